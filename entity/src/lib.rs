@@ -1,0 +1,3 @@
+//! SeaORM entities of wangju: one module per table, no behaviour.
+
+pub mod admin_token;

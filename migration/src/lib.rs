@@ -1,0 +1,15 @@
+//! Schema migrations of wangju: one file per step, never edited after it lands.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_admin_tokens;
+
+/// Every migration of the project, in the order they apply.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_admin_tokens::Migration)]
+    }
+}

@@ -1,0 +1,208 @@
+//! `AppError`: the one error type at the HTTP boundary, mapped once to the contract's body
+//! `{"error":{"code","message"}}`.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
+use serde::Serialize;
+
+/// Everything a request can fail with, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Malformed body or parameter.
+    #[error("请求格式有误：{0}")]
+    BadRequest(String),
+    /// Missing, unknown or expired token.
+    #[error("请先登录")]
+    Unauthenticated,
+    /// The caller's role does not allow this.
+    #[error("没有权限进行此操作")]
+    Forbidden,
+    /// A submission or vote outside its phase.
+    #[error("{0}")]
+    PhaseClosed(String),
+    /// No such thing, or not visible to the caller.
+    #[error("内容不存在")]
+    NotFound,
+    /// The same work was already voted for today.
+    #[error("今天已经为这个作品投过票了")]
+    AlreadyVotedToday,
+    /// The body or upload is over its size limit.
+    #[error("上传内容过大")]
+    TooLarge,
+    /// An upload of a type that is not taken.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// A rule of the category is broken; `fields` says which.
+    #[error("作品不符合要求")]
+    InvalidWork(BTreeMap<String, String>),
+    /// The per-day vote cap is reached.
+    #[error("今天的投票次数已用完，明天再来吧")]
+    DailyVoteLimit { retry_after: Duration },
+    /// Too many requests.
+    #[error("操作太频繁，请稍后再试")]
+    RateLimited { retry_after: Duration },
+    /// WeChat answered an error that retrying cannot fix.
+    #[error("微信服务返回错误：{0}")]
+    Wechat(String),
+    /// The database or WeChat is unreachable; safe to retry.
+    #[error("服务暂时不可用，请稍后再试")]
+    Unavailable(String),
+    /// A bug or an unexpected state; the cause is logged, never shown.
+    #[error("服务器内部错误")]
+    Internal(String),
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                Self::Unavailable(err.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    /// The contract's snake_case code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::PhaseClosed(_) => "phase_closed",
+            Self::NotFound => "not_found",
+            Self::AlreadyVotedToday => "already_voted_today",
+            Self::TooLarge => "too_large",
+            Self::UnsupportedMedia(_) => "unsupported_media",
+            Self::InvalidWork(_) => "invalid_work",
+            Self::DailyVoteLimit { .. } => "daily_vote_limit",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Wechat(_) => "wechat_error",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::DailyVoteLimit { retry_after } | Self::RateLimited { retry_after } => {
+                Some(*retry_after)
+            }
+            Self::Unavailable(_) => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::PhaseClosed(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::AlreadyVotedToday => StatusCode::CONFLICT,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::InvalidWork(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::DailyVoteLimit { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Wechat(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn as_response(&self) -> Response {
+        let status = self.status();
+        // The cause is logged once, here; the client sees only the contract's message.
+        match self {
+            Self::Internal(cause) => tracing::error!(error.cause = %cause, "request failed"),
+            Self::Unavailable(cause) | Self::Wechat(cause) => {
+                tracing::warn!(error.cause = %cause, "request failed")
+            }
+            _ => {}
+        }
+        let fields = match self {
+            Self::InvalidWork(fields) => Some(fields),
+            _ => None,
+        };
+        let mut response = error_body(status, self.code(), &self.to_string(), fields);
+        if let Some(after) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert("retry-after", after.as_secs().max(1).into());
+        }
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<String, String>>,
+}
+
+fn error_body(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    fields: Option<&BTreeMap<String, String>>,
+) -> Response {
+    let envelope = ErrorEnvelope {
+        error: ErrorDetail {
+            code,
+            message,
+            fields,
+        },
+    };
+    let body = serde_json::to_string(&envelope).unwrap_or_else(|_| {
+        r#"{"error":{"code":"internal","message":"服务器内部错误"}}"#.to_owned()
+    });
+    Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(body)
+}
+
+/// Turns any error that reached the top of the route tree into the contract's JSON body.
+///
+/// `AppError`s render themselves; errors raised by poem or poem-openapi (unknown route,
+/// unparsable JSON, missing parameter, …) are mapped by their status.
+pub fn render(err: poem::Error) -> Response {
+    if let Some(app) = err.downcast_ref::<AppError>() {
+        return app.as_response();
+    }
+    let status = err.status();
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST | StatusCode::LENGTH_REQUIRED => {
+            ("bad_request", format!("请求格式有误：{err}"))
+        }
+        StatusCode::UNAUTHORIZED => ("unauthenticated", "请先登录".to_owned()),
+        StatusCode::FORBIDDEN => ("forbidden", "没有权限进行此操作".to_owned()),
+        StatusCode::NOT_FOUND => ("not_found", "内容不存在".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "上传内容过大".to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media", "不支持的内容类型".to_owned()),
+        s if s.is_client_error() => ("bad_request", format!("请求有误：{err}")),
+        _ => {
+            tracing::error!(error.cause = %err, "unhandled error");
+            ("internal", "服务器内部错误".to_owned())
+        }
+    };
+    // Client errors from the framework keep their status; anything else becomes a 500.
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error_body(status, code, &message, None).into_response()
+}

@@ -1,0 +1,3 @@
+//! The only code that builds SeaORM queries; functions take `&impl ConnectionTrait`.
+
+pub mod admin_tokens;

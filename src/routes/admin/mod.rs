@@ -1,0 +1,3 @@
+//! Admin JSON API, one file per resource.
+
+pub mod tokens;

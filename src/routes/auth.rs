@@ -1,0 +1,22 @@
+//! Bearer-token extractors shared by the API routes.
+
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
+use crate::{
+    error::AppError,
+    service::admin_tokens::{self, AdminIdentity},
+    startup::AppState,
+};
+
+/// An admin bearer token (`wangju admin token`), resolved to its identity.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_admin")]
+pub struct AdminAuth(pub AdminIdentity);
+
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminIdentity> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| AppError::Internal("AppState missing from the request".to_owned()))?;
+    Ok(admin_tokens::authenticate(&state.db, &bearer.token).await?)
+}

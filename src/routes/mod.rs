@@ -1,0 +1,34 @@
+//! HTTP only: extract, call one service function, map the result.
+
+pub mod admin;
+pub mod auth;
+pub mod health;
+pub mod observe;
+
+use poem::{EndpointExt, IntoEndpoint, Route, get};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::startup::AppState;
+
+/// OpenAPI tags, one per audience.
+#[derive(Tags)]
+pub enum Tag {
+    /// Probes and metrics for operators.
+    Operations,
+    /// Reviewers, judges, unit organisers and admins.
+    Admin,
+}
+
+/// The whole route tree with its state, before the outer middleware.
+pub fn build(state: AppState) -> impl IntoEndpoint {
+    let api = OpenApiService::new((health::HealthApi, admin::tokens::TokensApi), "wangju 网聚", env!("CARGO_PKG_VERSION"))
+        .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .at("/metrics", get(health::metrics))
+        .nest("/docs/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .data(state)
+}

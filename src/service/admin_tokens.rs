@@ -1,0 +1,119 @@
+//! Admin bearer tokens: issue (CLI), bootstrap (`WANGJU_ADMIN_TOKEN`), authenticate.
+
+use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    domain::{
+        role::Role,
+        token::{PlainToken, hash_token},
+    },
+    error::AppError,
+    repo::admin_tokens::{self, NewAdminToken},
+};
+
+/// Who an admin token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminIdentity {
+    /// Token row id.
+    pub token_id: i64,
+    /// Its role.
+    pub role: Role,
+    /// Its unit, for the `unit` role.
+    pub unit_id: Option<i64>,
+}
+
+impl AdminIdentity {
+    /// `Forbidden` unless the token's role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// Creates a token for `role` and returns it; only its hash is stored.
+pub async fn issue(
+    db: &DatabaseConnection,
+    role: Role,
+    unit_id: Option<i64>,
+    label: &str,
+) -> Result<PlainToken, AppError> {
+    match (role, unit_id) {
+        (Role::Unit, None) => {
+            return Err(AppError::BadRequest(
+                "a unit token needs --unit <id>".to_owned(),
+            ));
+        }
+        (Role::Admin | Role::Reviewer | Role::Judge, Some(_)) => {
+            return Err(AppError::BadRequest(
+                "only a unit token takes --unit".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    let token = PlainToken::generate("wja");
+    admin_tokens::insert(
+        db,
+        NewAdminToken {
+            role: role.as_str(),
+            unit_id,
+            token_hash: &token.hash(),
+            label,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Makes sure the configured bootstrap token exists as an admin token (idempotent).
+pub async fn ensure_bootstrap(
+    db: &DatabaseConnection,
+    token: &SecretString,
+) -> Result<(), AppError> {
+    let hash = hash_token(token.expose_secret());
+    if admin_tokens::find_by_hash(db, &hash).await?.is_some() {
+        return Ok(());
+    }
+    let inserted = admin_tokens::insert(
+        db,
+        NewAdminToken {
+            role: Role::Admin.as_str(),
+            unit_id: None,
+            token_hash: &hash,
+            label: "WANGJU_ADMIN_TOKEN",
+        },
+    )
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        // Another instance inserted it at the same moment: that is the outcome we wanted.
+        Err(err) if admin_tokens::find_by_hash(db, &hash).await?.is_some() => {
+            tracing::debug!(error = %err, "bootstrap token inserted concurrently");
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Resolves a presented bearer token to its identity; unknown or revoked → `Unauthenticated`.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    presented: &str,
+) -> Result<AdminIdentity, AppError> {
+    let row = admin_tokens::find_by_hash(db, &hash_token(presented))
+        .await?
+        .filter(|row| row.revoked_at.is_none())
+        .ok_or(AppError::Unauthenticated)?;
+    let role = row
+        .role
+        .parse::<Role>()
+        .map_err(|e| AppError::Internal(format!("admin token {}: {e}", row.id)))?;
+    Ok(AdminIdentity {
+        token_id: row.id,
+        role,
+        unit_id: row.unit_id,
+    })
+}

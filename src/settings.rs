@@ -1,0 +1,567 @@
+//! One typed settings tree: `wechat-config/wangju.toml`, then `WANGJU_*` environment variables.
+//!
+//! The file and the environment share flat keys (`listen` ↔ `WANGJU_LISTEN`) so that the
+//! contract's table reads the same in both. Raw values are parsed once into [`Settings`];
+//! nobody else reads the environment.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Default location of the configuration file.
+pub const DEFAULT_CONFIG_PATH: &str = "wechat-config/wangju.toml";
+
+/// Sandbox credentials: harmless values that only the built-in simulator accepts.
+const SANDBOX_MP_APPID: &str = "wxsandbox0000mp01";
+const SANDBOX_MINIAPP_APPID: &str = "wxsandbox0000app1";
+const SANDBOX_SECRET: &str = "sandbox-secret";
+const SANDBOX_MP_TOKEN: &str = "sandbox-token";
+
+/// Why the settings could not be loaded; the message always names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file or an environment variable could not be read as the expected type.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// The configuration file does not exist.
+    #[error("configuration: file `{0}` not found (set --config or WANGJU_CONFIG)")]
+    MissingFile(String),
+    /// A value was read but is not acceptable.
+    #[error("configuration: {name} (`{key}` in the file): {reason}")]
+    Invalid {
+        /// The environment variable that sets it.
+        name: &'static str,
+        /// The key in `wangju.toml`.
+        key: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+}
+
+fn invalid(key: &'static str, name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        name,
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// The raw, flat shape of the file and the environment (keys are the env names without prefix).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    campaign: Option<String>,
+    wechat_mode: Option<String>,
+    wechat_api_base: Option<String>,
+    mp_appid: Option<String>,
+    mp_secret: Option<SecretString>,
+    mp_token: Option<SecretString>,
+    mp_aes_key: Option<SecretString>,
+    mp_aes_key_previous: Option<SecretString>,
+    miniapp_appid: Option<String>,
+    miniapp_secret: Option<SecretString>,
+    admin_token: Option<SecretString>,
+    public_url: Option<String>,
+    storage: Option<String>,
+    env: Option<String>,
+    log_format: Option<String>,
+    log_filter: Option<String>,
+    max_body_bytes: Option<u64>,
+    max_upload_bytes: Option<u64>,
+    callback_budget_ms: Option<u64>,
+    callback_replay_window_s: Option<u64>,
+    shutdown_grace_s: Option<u64>,
+    db_max_connections: Option<u32>,
+}
+
+/// Which deployment this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer machine or a test: sandbox WeChat allowed, human-readable logs.
+    Development,
+    /// A real deployment: live WeChat only, JSON logs.
+    Production,
+}
+
+/// Whether WeChat is the real one or the built-in simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WechatMode {
+    /// The in-process simulator: no WeChat account needed.
+    Sandbox,
+    /// The real WeChat API at `api_base`.
+    Live,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Credentials of one WeChat app (official account or mini program).
+#[derive(Clone, Debug)]
+pub struct AppCredentials {
+    /// The app id (`wx...`), not secret.
+    pub appid: String,
+    /// The AppSecret.
+    pub secret: SecretString,
+}
+
+/// Official-account push settings (callback signing and safe mode).
+#[derive(Clone, Debug)]
+pub struct CallbackSettings {
+    /// The Token configured in the WeChat console.
+    pub token: SecretString,
+    /// The EncodingAESKey (43 chars) when safe or compatible mode is used.
+    pub aes_key: Option<SecretString>,
+    /// The previous EncodingAESKey, accepted while a rotation settles.
+    pub aes_key_previous: Option<SecretString>,
+    /// How long the callback may take before it answers `success` and finishes in the background.
+    pub budget: Duration,
+    /// Reject callbacks whose timestamp is further than this from now (`None`: no check).
+    pub replay_window: Option<Duration>,
+}
+
+/// Everything WeChat-related.
+#[derive(Clone, Debug)]
+pub struct WechatSettings {
+    /// Simulator or the real API.
+    pub mode: WechatMode,
+    /// Base URL of the WeChat API (live mode).
+    pub api_base: url::Url,
+    /// Official account (公众号) credentials.
+    pub mp: AppCredentials,
+    /// Mini program (小程序) credentials.
+    pub miniapp: AppCredentials,
+    /// Callback signing and encryption.
+    pub callback: CallbackSettings,
+}
+
+/// Database settings.
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// SeaORM URL; may hold a password, so it is kept secret.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// HTTP server settings.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Public base URL of this server (media URLs handed to WeChat).
+    pub public_url: url::Url,
+    /// Largest accepted request body, uploads excepted.
+    pub max_body_bytes: u64,
+    /// Largest accepted upload.
+    pub max_upload_bytes: u64,
+    /// How long in-flight requests may run after a stop signal.
+    pub shutdown_grace: Duration,
+}
+
+/// The validated settings of one wangju process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Deployment kind.
+    pub env: Environment,
+    /// HTTP server.
+    pub http: HttpSettings,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Campaign definition file.
+    pub campaign_path: PathBuf,
+    /// Media storage URL (`file://dir` or an S3-compatible bucket).
+    pub storage: String,
+    /// WeChat.
+    pub wechat: WechatSettings,
+    /// Bootstrap admin bearer token.
+    pub admin_token: Option<SecretString>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// tracing filter directives.
+    pub log_filter: String,
+}
+
+impl Settings {
+    /// Loads the file at `path` and then the `WANGJU_*` environment.
+    pub fn load(path: &std::path::Path) -> Result<Self, SettingsError> {
+        if !path.is_file() {
+            return Err(SettingsError::MissingFile(path.display().to_string()));
+        }
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file_exact(path))
+                .merge(Env::prefixed("WANGJU_").ignore(&["config", "test_postgres_url"])),
+        )
+    }
+
+    /// Builds settings from any figment (tests layer their own values on top).
+    pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawSettings) -> Result<Self, SettingsError> {
+        let env = match raw.env.as_deref().unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(invalid(
+                    "env",
+                    "WANGJU_ENV",
+                    format!("`{other}` is neither `development` nor `production`"),
+                ));
+            }
+        };
+        let mode = match raw.wechat_mode.as_deref().unwrap_or("sandbox") {
+            "sandbox" => WechatMode::Sandbox,
+            "live" => WechatMode::Live,
+            other => {
+                return Err(invalid(
+                    "wechat_mode",
+                    "WANGJU_WECHAT_MODE",
+                    format!("`{other}` is neither `sandbox` nor `live`"),
+                ));
+            }
+        };
+        if env == Environment::Production && mode == WechatMode::Sandbox {
+            return Err(invalid(
+                "wechat_mode",
+                "WANGJU_WECHAT_MODE",
+                "the sandbox simulator is refused when WANGJU_ENV=production; set `live`",
+            ));
+        }
+
+        let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "listen",
+                "WANGJU_LISTEN",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let public_url = parse_url(
+            raw.public_url
+                .unwrap_or_else(|| format!("http://{listen_text}")),
+            "public_url",
+            "WANGJU_PUBLIC_URL",
+        )?;
+        let api_base = parse_url(
+            raw.wechat_api_base
+                .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
+            "wechat_api_base",
+            "WANGJU_WECHAT_API_BASE",
+        )?;
+
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| "sqlite://data/wangju.db?mode=rwc".to_owned());
+        if !["sqlite:", "postgres://", "postgresql://", "mysql://"]
+            .iter()
+            .any(|scheme| database_url.starts_with(scheme))
+        {
+            return Err(invalid(
+                "database_url",
+                "WANGJU_DATABASE_URL",
+                "must start with sqlite:, postgres:// or mysql://",
+            ));
+        }
+
+        let storage = raw
+            .storage
+            .unwrap_or_else(|| "file://data/media".to_owned());
+        if !(storage.starts_with("file://") || storage.starts_with("s3://")) {
+            return Err(invalid(
+                "storage",
+                "WANGJU_STORAGE",
+                "must be file://<dir> or s3://<bucket>",
+            ));
+        }
+
+        let production = env == Environment::Production;
+        let mp = credentials(
+            raw.mp_appid,
+            raw.mp_secret,
+            SANDBOX_MP_APPID,
+            production,
+            ("mp_appid", "WANGJU_MP_APPID"),
+            ("mp_secret", "WANGJU_MP_SECRET"),
+        )?;
+        let miniapp = credentials(
+            raw.miniapp_appid,
+            raw.miniapp_secret,
+            SANDBOX_MINIAPP_APPID,
+            production,
+            ("miniapp_appid", "WANGJU_MINIAPP_APPID"),
+            ("miniapp_secret", "WANGJU_MINIAPP_SECRET"),
+        )?;
+        let token = required_secret(
+            raw.mp_token,
+            SANDBOX_MP_TOKEN,
+            production,
+            ("mp_token", "WANGJU_MP_TOKEN"),
+        )?;
+        let aes_key = check_aes_key(raw.mp_aes_key, "mp_aes_key", "WANGJU_MP_AES_KEY")?;
+        let aes_key_previous = check_aes_key(
+            raw.mp_aes_key_previous,
+            "mp_aes_key_previous",
+            "WANGJU_MP_AES_KEY_PREVIOUS",
+        )?;
+
+        let budget_ms = raw.callback_budget_ms.unwrap_or(4_000);
+        if !(100..=4_900).contains(&budget_ms) {
+            return Err(invalid(
+                "callback_budget_ms",
+                "WANGJU_CALLBACK_BUDGET_MS",
+                "must be between 100 and 4900: WeChat gives up after 5 s",
+            ));
+        }
+        let replay_window = match raw.callback_replay_window_s.unwrap_or(0) {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        };
+
+        let log_format = match raw.log_format.as_deref() {
+            None => match env {
+                Environment::Development => LogFormat::Pretty,
+                Environment::Production => LogFormat::Json,
+            },
+            Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "log_format",
+                    "WANGJU_LOG_FORMAT",
+                    format!("`{other}` is neither `pretty` nor `json`"),
+                ));
+            }
+        };
+
+        let max_connections = raw.db_max_connections.unwrap_or(10);
+        if max_connections == 0 {
+            return Err(invalid(
+                "db_max_connections",
+                "WANGJU_DB_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+
+        Ok(Self {
+            env,
+            http: HttpSettings {
+                listen,
+                public_url,
+                max_body_bytes: positive(
+                    raw.max_body_bytes,
+                    1024 * 1024,
+                    ("max_body_bytes", "WANGJU_MAX_BODY_BYTES"),
+                )?,
+                max_upload_bytes: positive(
+                    raw.max_upload_bytes,
+                    200 * 1024 * 1024,
+                    ("max_upload_bytes", "WANGJU_MAX_UPLOAD_BYTES"),
+                )?,
+                shutdown_grace: Duration::from_secs(raw.shutdown_grace_s.unwrap_or(25)),
+            },
+            database: DatabaseSettings {
+                url: SecretString::from(database_url),
+                max_connections,
+            },
+            campaign_path: PathBuf::from(
+                raw.campaign
+                    .unwrap_or_else(|| "wechat-config/campaign.toml".to_owned()),
+            ),
+            storage,
+            wechat: WechatSettings {
+                mode,
+                api_base,
+                mp,
+                miniapp,
+                callback: CallbackSettings {
+                    token,
+                    aes_key,
+                    aes_key_previous,
+                    budget: Duration::from_millis(budget_ms),
+                    replay_window,
+                },
+            },
+            admin_token: raw.admin_token.filter(|t| !t.expose_secret().is_empty()),
+            log_format,
+            log_filter: raw
+                .log_filter
+                .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
+        })
+    }
+}
+
+fn parse_url(
+    text: String,
+    key: &'static str,
+    name: &'static str,
+) -> Result<url::Url, SettingsError> {
+    let url = url::Url::parse(&text)
+        .map_err(|e| invalid(key, name, format!("`{text}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(key, name, "must be an http:// or https:// URL"));
+    }
+    Ok(url)
+}
+
+fn positive(
+    value: Option<u64>,
+    default: u64,
+    (key, name): (&'static str, &'static str),
+) -> Result<u64, SettingsError> {
+    match value.unwrap_or(default) {
+        0 => Err(invalid(key, name, "must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+fn required_secret(
+    value: Option<SecretString>,
+    sandbox: &str,
+    production: bool,
+    (key, name): (&'static str, &'static str),
+) -> Result<SecretString, SettingsError> {
+    match value.filter(|s| !s.expose_secret().is_empty()) {
+        Some(secret) => Ok(secret),
+        None if production => Err(invalid(key, name, "is required in production")),
+        None => Ok(SecretString::from(sandbox)),
+    }
+}
+
+fn credentials(
+    appid: Option<String>,
+    secret: Option<SecretString>,
+    sandbox_appid: &str,
+    production: bool,
+    appid_names: (&'static str, &'static str),
+    secret_names: (&'static str, &'static str),
+) -> Result<AppCredentials, SettingsError> {
+    let appid = match appid.filter(|a| !a.is_empty()) {
+        Some(appid) => appid,
+        None if production => {
+            return Err(invalid(
+                appid_names.0,
+                appid_names.1,
+                "is required in production",
+            ));
+        }
+        None => sandbox_appid.to_owned(),
+    };
+    if !appid.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(
+            appid_names.0,
+            appid_names.1,
+            "an appid holds only letters, digits and `_`",
+        ));
+    }
+    let secret = required_secret(secret, SANDBOX_SECRET, production, secret_names)?;
+    Ok(AppCredentials { appid, secret })
+}
+
+fn check_aes_key(
+    value: Option<SecretString>,
+    key: &'static str,
+    name: &'static str,
+) -> Result<Option<SecretString>, SettingsError> {
+    match value.filter(|s| !s.expose_secret().is_empty()) {
+        None => Ok(None),
+        Some(secret) => {
+            let text = secret.expose_secret();
+            if text.len() != 43
+                || !text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+            {
+                return Err(invalid(
+                    key,
+                    name,
+                    "an EncodingAESKey is exactly 43 base64 characters",
+                ));
+            }
+            Ok(Some(secret))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::new();
+        for (key, value) in pairs {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn defaults_give_a_sandbox_development_server_on_sqlite() {
+        let settings = with(&[]).expect("defaults are valid");
+        assert_eq!(settings.env, Environment::Development);
+        assert_eq!(settings.wechat.mode, WechatMode::Sandbox);
+        assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
+        assert!(
+            settings
+                .database
+                .url
+                .expose_secret()
+                .starts_with("sqlite://data/")
+        );
+        assert_eq!(settings.http.public_url.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_its_variable() {
+        let err = with(&[("listen", "not-an-address")]).expect_err("must fail");
+        assert!(err.to_string().contains("WANGJU_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_sandbox() {
+        let err = with(&[("env", "production")]).expect_err("must fail");
+        assert!(err.to_string().contains("WANGJU_WECHAT_MODE"), "{err}");
+    }
+
+    #[test]
+    fn production_requires_real_credentials() {
+        let err = with(&[("env", "production"), ("wechat_mode", "live")]).expect_err("must fail");
+        assert!(err.to_string().contains("WANGJU_MP_APPID"), "{err}");
+    }
+
+    #[test]
+    fn a_short_aes_key_is_refused() {
+        let err = with(&[("mp_aes_key", "abc")]).expect_err("must fail");
+        assert!(err.to_string().contains("WANGJU_MP_AES_KEY"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let settings = with(&[("mp_secret", "very-secret-value-123")]).expect("valid");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("very-secret-value-123"));
+        assert!(!debug.contains(SANDBOX_MP_TOKEN));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        let err = with(&[("lisen", "127.0.0.1:1")]).expect_err("must fail");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

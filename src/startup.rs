@@ -1,0 +1,153 @@
+//! The one composition root: Settings → App (database, state, routes, middleware).
+//! Used by `main` and by the tests.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use poem::{
+    EndpointExt, IntoEndpoint, Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    db::{self, DbSetupError},
+    error::AppError,
+    metrics::Metrics,
+    routes::{
+        self,
+        observe::{BodyLimits, Observe},
+    },
+    service::admin_tokens,
+    settings::Settings,
+};
+
+/// Largest accepted WeChat push: messages are small, encrypted ones about 3x larger.
+const CALLBACK_BODY_LIMIT: u64 = 256 * 1024;
+
+/// What every handler may reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// Metrics registry.
+    pub metrics: Metrics,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Database connection or migration.
+    #[error(transparent)]
+    Database(#[from] DbSetupError),
+    /// Bootstrap data could not be written.
+    #[error("bootstrap: {0}")]
+    Bootstrap(#[from] AppError),
+    /// Metrics registry.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A built application, bound to its port, ready to serve.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects and migrates the database, bootstraps the admin token and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = db::connect(&settings.database).await?;
+        db::migrate(&db).await?;
+        if let Some(token) = &settings.admin_token {
+            admin_tokens::ensure_bootstrap(&db, token).await?;
+        }
+        let metrics = Metrics::new()?;
+        let addr = settings.http.listen;
+        let acceptor = TcpListener::bind(addr)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(addr);
+        Ok(Self {
+            acceptor,
+            local_addr,
+            state: AppState {
+                db,
+                settings: Arc::new(settings),
+                metrics,
+            },
+        })
+    }
+
+    /// The address actually bound (port 0 in tests becomes a real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish within the grace period.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let http = &self.state.settings.http;
+        let limits = BodyLimits {
+            default: http.max_body_bytes,
+            upload: http.max_upload_bytes,
+            callback: CALLBACK_BODY_LIMIT,
+        };
+        let grace = http.shutdown_grace;
+        let endpoint = routes::build(self.state.clone())
+            .into_endpoint()
+            .with(Observe::new(self.state.metrics.clone(), limits));
+        tracing::info!(addr = %self.local_addr, "listening");
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
+            .await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("stop signal received, draining in-flight requests");
+}

@@ -1,0 +1,131 @@
+use serde_json::Value;
+
+use crate::{
+    db_test,
+    helpers::{Backend, spawn_app_with},
+};
+
+db_test!(healthz_and_readyz_answer_ok, |app| async move {
+    for path in ["/healthz", "/readyz"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers().contains_key("x-request-id"));
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+    }
+});
+
+db_test!(readyz_reports_an_unreachable_database, |app| async move {
+    app.db.clone().close().await.unwrap();
+    // The app shares the pool with the test: once closed, the app cannot reach the database.
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+});
+
+db_test!(
+    metrics_count_requests_per_route_and_status,
+    |app| async move {
+        app.client.get(app.url("/healthz")).send().await.unwrap();
+        app.client
+            .get(app.url("/no/such/route"))
+            .send()
+            .await
+            .unwrap();
+        let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(
+                r#"wangju_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+        assert!(text.contains("wangju_http_request_duration_seconds_bucket"));
+    }
+);
+
+db_test!(
+    openapi_and_swagger_ui_are_served_at_docs,
+    |app| async move {
+        let ui = app.client.get(app.url("/docs")).send().await.unwrap();
+        assert_eq!(ui.status(), 200);
+        assert!(ui.text().await.unwrap().contains("swagger"));
+        let spec: Value = app
+            .client
+            .get(app.url("/docs/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(spec["paths"]["/healthz"].is_object());
+        assert!(spec["paths"]["/api/v1/admin/tokens"].is_object());
+    }
+);
+
+db_test!(
+    an_unknown_route_gets_the_contract_error_body,
+    |app| async move {
+        let res = app
+            .client
+            .get(app.url("/api/v1/nothing-here"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+);
+
+db_test!(an_incoming_request_id_is_echoed_back, |app| async move {
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "edge-1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "edge-1234");
+});
+
+async fn body_over_limit(backend: Backend) {
+    // A small limit keeps the whole body inside socket buffers, so the early 413 is read cleanly.
+    let Some(app) = spawn_app_with(backend, &[("max_body_bytes", 1000.into())]).await else {
+        return;
+    };
+    let res = app
+        .client
+        .post(app.url("/api/v1/admin/tokens"))
+        .header("content-type", "application/json")
+        .body(vec![b'a'; 5000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413_on_sqlite() {
+    body_over_limit(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413_on_postgres() {
+    body_over_limit(Backend::Postgres).await;
+}

@@ -1,0 +1,209 @@
+//! Test support: `spawn_app` builds the real application on a random loopback port with a fresh
+//! database of its own, on SQLite or PostgreSQL.
+
+use std::sync::Once;
+
+use figment::{Figment, providers::Serialized};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Map, Value};
+use wangju::{settings::Settings, startup::Application};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the local PostgreSQL server.
+    Postgres,
+}
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A database connection of the test's own (same database as the app).
+    pub db: DatabaseConnection,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// Dropping it stops the server.
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _guard: DatabaseGuard,
+}
+
+impl TestApp {
+    /// An absolute URL for a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// Installs the rustls provider and a quiet test subscriber once per process.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var_os("TEST_LOG").is_some() {
+            wangju::telemetry::init(wangju::settings::LogFormat::Pretty, "debug,sqlx=warn");
+        }
+    });
+}
+
+/// The PostgreSQL server tests use.
+pub fn postgres_admin_url() -> String {
+    std::env::var("WANGJU_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Creates an empty database for one test; `None` (with a loud line) if PostgreSQL is absent
+/// outside CI. In CI an unreachable PostgreSQL fails the test.
+pub async fn fresh_database(backend: Backend) -> Option<(String, DatabaseGuard)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/wangju.db?mode=rwc", dir.path().display());
+            Some((url, DatabaseGuard::Sqlite { _dir: dir }))
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let admin = match Database::connect(&admin_url).await {
+                Ok(conn) => conn,
+                Err(err) => {
+                    if std::env::var("CI").as_deref() == Ok("true") {
+                        panic!("PostgreSQL at {admin_url} is unreachable in CI: {err}");
+                    }
+                    eprintln!(
+                        "\n!!!!! SKIPPING a PostgreSQL test: {admin_url} unreachable ({err}) !!!!!\n"
+                    );
+                    return None;
+                }
+            };
+            let name = format!("wangju_test_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let url = replace_database(&admin_url, &name);
+            Some((url, DatabaseGuard::Postgres { admin_url, name }))
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("postgres url");
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+/// Removes a test's database when the test ends, even when it panicked.
+pub enum DatabaseGuard {
+    /// The temporary directory of the SQLite file, removed on drop.
+    Sqlite {
+        /// The directory.
+        _dir: tempfile::TempDir,
+    },
+    /// The PostgreSQL database to drop.
+    Postgres {
+        /// Server URL.
+        admin_url: String,
+        /// Database name.
+        name: String,
+    },
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: do the async work on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_raw(Statement::from_string(
+                                admin.get_database_backend(),
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Settings for a test app: loopback port 0, the given database, sandbox WeChat, plus overrides.
+pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Settings {
+    let mut values = Map::new();
+    values.insert("listen".into(), "127.0.0.1:0".into());
+    values.insert("database_url".into(), database_url.into());
+    values.insert("shutdown_grace_s".into(), 10.into());
+    values.insert(
+        "campaign".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config/campaign.toml").into(),
+    );
+    for (key, value) in overrides {
+        values.insert((*key).to_owned(), value.clone());
+    }
+    Settings::from_figment(Figment::new().merge(Serialized::defaults(Value::Object(values))))
+        .expect("test settings are valid")
+}
+
+/// Spawns the app on `backend` with default test settings.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Spawns the app on `backend` with settings overrides (flat keys as in `wangju.toml`).
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Option<TestApp> {
+    init();
+    let (database_url, guard) = fresh_database(backend).await?;
+    let settings = test_settings(&database_url, overrides);
+    let app = Application::build(settings).await.expect("app builds");
+    let addr = app.local_addr();
+    let db = app.state().db.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        db,
+        client: reqwest::Client::new(),
+        _stop: stop,
+        _guard: guard,
+    })
+}
+
+/// Defines one test per backend: `db_test!(name, |app| async move { ... })` makes `name::sqlite`
+/// and `name::postgres`, each with a fresh app.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(backend: $crate::helpers::Backend) {
+                let Some($app) = $crate::helpers::spawn_app(backend).await else {
+                    return;
+                };
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}

@@ -1,0 +1,198 @@
+//! Tests of the real `wangju` binary as an operator runs it: configuration errors, logs, signals.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wangju");
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config/wangju.toml");
+
+/// A running `wangju serve` whose output lines are collected.
+pub struct ServerProcess {
+    child: Child,
+    /// Where it listens.
+    pub base: String,
+    lines: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts `wangju serve` on a free port with a fresh SQLite database and JSON logs.
+    pub fn start(envs: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/w.db?mode=rwc", dir.path().display());
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WANGJU_CONFIG", CONFIG)
+            .env("WANGJU_LISTEN", "127.0.0.1:0")
+            .env("WANGJU_DATABASE_URL", &db)
+            .env("WANGJU_LOG_FORMAT", "json")
+            .env(
+                "WANGJU_STORAGE",
+                format!("file://{}/media", dir.path().display()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let started = Instant::now();
+        let addr = loop {
+            let found = lines.lock().unwrap().iter().find_map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).ok()?;
+                (value["message"] == "listening")
+                    .then(|| value["addr"].as_str().map(str::to_owned))?
+            });
+            if let Some(addr) = found {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("server exited with {status}: {:?}", lines.lock().unwrap());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            lines,
+            _dir: dir,
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns whether it exited cleanly, plus all its output.
+    pub fn wait(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        // Give the reader threads a moment to drain the pipes.
+        std::thread::sleep(Duration::from_millis(100));
+        let output = self.lines.lock().unwrap().join("\n");
+        (status.success(), output)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn run_expecting_failure(envs: &[(&str, &str)], config: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("WANGJU_CONFIG", config)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "start-up must fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_environment_value_stops_start_up_naming_the_variable() {
+    let stderr = run_expecting_failure(&[("WANGJU_LISTEN", "not-an-address")], CONFIG);
+    assert!(stderr.contains("WANGJU_LISTEN"), "{stderr}");
+    let stderr = run_expecting_failure(&[("WANGJU_WECHAT_MODE", "imaginary")], CONFIG);
+    assert!(stderr.contains("WANGJU_WECHAT_MODE"), "{stderr}");
+}
+
+#[test]
+fn a_bad_file_value_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wangju.toml");
+    std::fs::write(&path, "max_body_bytes = \"lots\"\n").unwrap();
+    let stderr = run_expecting_failure(&[], path.to_str().unwrap());
+    assert!(stderr.contains("max_body_bytes"), "{stderr}");
+
+    std::fs::write(&path, "callback_budget_ms = 9000\n").unwrap();
+    let stderr = run_expecting_failure(&[], path.to_str().unwrap());
+    assert!(stderr.contains("callback_budget_ms"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_stops_start_up_naming_it() {
+    let stderr = run_expecting_failure(&[], "/nonexistent/wangju.toml");
+    assert!(stderr.contains("/nonexistent/wangju.toml"), "{stderr}");
+}
+
+#[tokio::test]
+async fn no_secret_value_appears_in_logs_at_any_level() {
+    crate::helpers::init();
+    let secrets = [
+        ("WANGJU_MP_SECRET", "mp-secret-4f1c9a"),
+        ("WANGJU_MP_TOKEN", "mptoken7b2e"),
+        (
+            "WANGJU_MP_AES_KEY",
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        ),
+        ("WANGJU_MINIAPP_SECRET", "miniapp-secret-93d0"),
+        ("WANGJU_ADMIN_TOKEN", "bootstrap-admin-c81f"),
+    ];
+    let mut envs = secrets.to_vec();
+    envs.push(("RUST_LOG", "trace"));
+    let server = ServerProcess::start(&envs);
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let res = client
+        .post(format!("{}/api/v1/admin/tokens", server.base))
+        .bearer_auth("bootstrap-admin-c81f")
+        .json(&serde_json::json!({"role": "judge"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let issued: serde_json::Value = res.json().await.unwrap();
+    let issued = issued["token"].as_str().unwrap().to_owned();
+    server.terminate();
+    let (clean, output) = server.wait();
+    assert!(clean, "{output}");
+    assert!(
+        output.lines().count() > 10,
+        "trace logging produced output: {output}"
+    );
+    for (name, value) in secrets {
+        assert!(!output.contains(value), "{name} leaked into the logs");
+    }
+    assert!(
+        !output.contains(&issued),
+        "an issued token leaked into the logs"
+    );
+}
