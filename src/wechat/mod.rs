@@ -1,0 +1,9 @@
+//! WeChat server protocol: signatures, message crypto, inbound parsing and passive replies.
+
+pub mod crypto;
+pub mod inbound;
+pub mod reply;
+pub mod signature;
+
+#[cfg(test)]
+mod vector_tests;
