@@ -64,6 +64,17 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
+    fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        match &*err {
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                Self::Unavailable(err.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl AppError {
     /// The contract's snake_case code for this error.
     pub fn code(&self) -> &'static str {

@@ -1,9 +1,11 @@
 //! wangju (网聚): the backend of trade-union WeChat campaigns.
 
+pub mod campaign;
 pub mod cli;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod repo;
 pub mod routes;

@@ -58,6 +58,8 @@ struct RawSettings {
     listen: Option<String>,
     database_url: Option<String>,
     campaign: Option<String>,
+    replies: Option<String>,
+    photo_draft_ttl_s: Option<u64>,
     wechat_mode: Option<String>,
     wechat_api_base: Option<String>,
     mp_appid: Option<String>,
@@ -182,6 +184,10 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Campaign definition file.
     pub campaign_path: PathBuf,
+    /// Chat texts of the official account.
+    pub replies_path: PathBuf,
+    /// How long an unfinished photo-story draft in chat is kept.
+    pub photo_draft_ttl: Duration,
     /// Media storage URL (`file://dir` or an S3-compatible bucket).
     pub storage: String,
     /// WeChat.
@@ -383,6 +389,15 @@ impl Settings {
                 raw.campaign
                     .unwrap_or_else(|| "wechat-config/campaign.toml".to_owned()),
             ),
+            replies_path: PathBuf::from(
+                raw.replies
+                    .unwrap_or_else(|| "wechat-config/replies.toml".to_owned()),
+            ),
+            photo_draft_ttl: Duration::from_secs(positive(
+                raw.photo_draft_ttl_s,
+                24 * 3600,
+                ("photo_draft_ttl_s", "WANGJU_PHOTO_DRAFT_TTL_S"),
+            )?),
             storage,
             wechat: WechatSettings {
                 mode,

@@ -10,14 +10,20 @@ use poem::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    campaign::{Campaign, replies::Replies},
     db::{self, DbSetupError},
     error::AppError,
     metrics::Metrics,
+    repo,
     routes::{
         self,
         observe::{BodyLimits, Observe},
     },
     service::admin_tokens,
+    service::{
+        callback::{PushDeps, PushEndpoint},
+        campaign::PhaseClock,
+    },
     settings::Settings,
 };
 
@@ -29,6 +35,12 @@ const CALLBACK_BODY_LIMIT: u64 = 256 * 1024;
 pub struct AppState {
     /// Database pool.
     pub db: DatabaseConnection,
+    /// The campaign.
+    pub campaign: Arc<Campaign>,
+    /// The current phase.
+    pub phase: PhaseClock,
+    /// The WeChat push endpoint.
+    pub push: PushDeps,
     /// Validated settings.
     pub settings: Arc<Settings>,
     /// Metrics registry.
@@ -44,6 +56,15 @@ pub enum StartupError {
     /// Bootstrap data could not be written.
     #[error("bootstrap: {0}")]
     Bootstrap(#[from] AppError),
+    /// The campaign file.
+    #[error(transparent)]
+    Campaign(#[from] crate::campaign::CampaignError),
+    /// The replies file.
+    #[error(transparent)]
+    Replies(#[from] crate::campaign::replies::RepliesError),
+    /// A WeChat key.
+    #[error(transparent)]
+    Key(#[from] crate::service::callback::KeyError),
     /// Metrics registry.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -67,11 +88,21 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, bootstraps the admin token and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Files first: a broken campaign stops start-up before anything is touched.
+        let campaign = Arc::new(Campaign::load(&settings.campaign_path)?);
+        let replies = Arc::new(Replies::load(&settings.replies_path)?);
+        let endpoint = PushEndpoint::new(&settings)?;
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
+        for unit in &campaign.units {
+            repo::units::upsert(&db, &unit.code, &unit.name)
+                .await
+                .map_err(|e| StartupError::Bootstrap(e.into()))?;
+        }
         if let Some(token) = &settings.admin_token {
             admin_tokens::ensure_bootstrap(&db, token).await?;
         }
+        let phase = PhaseClock::new(campaign.clone());
         let metrics = Metrics::new()?;
         let addr = settings.http.listen;
         let acceptor = TcpListener::bind(addr)
@@ -87,6 +118,15 @@ impl Application {
             acceptor,
             local_addr,
             state: AppState {
+                push: PushDeps {
+                    db: db.clone(),
+                    campaign: campaign.clone(),
+                    replies,
+                    phase: phase.clone(),
+                    endpoint,
+                },
+                campaign,
+                phase,
                 db,
                 settings: Arc::new(settings),
                 metrics,

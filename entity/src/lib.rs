@@ -1,3 +1,13 @@
 //! SeaORM entities of wangju: one module per table, no behaviour.
 
 pub mod admin_token;
+pub mod callback_receipt;
+pub mod campaign_override;
+pub mod job;
+pub mod person;
+pub mod photo_draft;
+pub mod photo_draft_item;
+pub mod unit;
+pub mod upload;
+pub mod work;
+pub mod work_media;

@@ -1,4 +1,8 @@
 //! Pure types and rules, no I/O.
 
+pub mod chat;
+pub mod moderation;
 pub mod role;
+pub mod text;
 pub mod token;
+pub mod work;

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod callback;
 pub mod health;
 pub mod observe;
 
@@ -21,12 +22,25 @@ pub enum Tag {
 
 /// The whole route tree with its state, before the outer middleware.
 pub fn build(state: AppState) -> impl IntoEndpoint {
-    let api = OpenApiService::new((health::HealthApi, admin::tokens::TokensApi), "wangju 网聚", env!("CARGO_PKG_VERSION"))
+    let api = OpenApiService::new(
+        (
+            health::HealthApi,
+            admin::tokens::TokensApi,
+            admin::campaign::CampaignAdminApi,
+        ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
         .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     Route::new()
         .at("/metrics", get(health::metrics))
+        .at(
+            "/wechat/callback",
+            get(callback::verify).post(callback::official_account),
+        )
+        .at(
+            "/wechat/miniapp/callback",
+            get(callback::verify).post(callback::mini_program),
+        )
         .nest("/docs/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)

@@ -1,4 +1,8 @@
 //! Use cases: load → decide (domain) → store; transactions are opened here.
 
 pub mod admin_tokens;
+pub mod callback;
+pub mod campaign;
+pub mod chat;
 pub mod health;
+pub mod works;

@@ -1,7 +1,7 @@
 //! Test support: `spawn_app` builds the real application on a random loopback port with a fresh
 //! database of its own, on SQLite or PostgreSQL.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use figment::{Figment, providers::Serialized};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -25,15 +25,49 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// The database URL the app uses.
+    pub database_url: String,
+    /// The bootstrap admin token.
+    pub admin_token: String,
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
-    _guard: DatabaseGuard,
+    guard: Arc<DatabaseGuard>,
+    backend: Backend,
 }
 
 impl TestApp {
     /// An absolute URL for a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// A second server process-equivalent on the same database (restarts, several instances).
+    pub async fn another(&self, overrides: &[(&str, Value)]) -> TestApp {
+        start(
+            self.backend,
+            self.database_url.clone(),
+            self.guard.clone(),
+            overrides,
+        )
+        .await
+    }
+
+    /// Sets the campaign phase through the admin API.
+    pub async fn set_phase(&self, phase: Option<&str>) {
+        let res = self
+            .client
+            .put(self.url("/api/v1/admin/campaign/phase"))
+            .bearer_auth(&self.admin_token)
+            .json(&serde_json::json!({ "phase": phase }))
+            .send()
+            .await
+            .expect("phase request");
+        assert_eq!(
+            res.status(),
+            200,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
     }
 }
 
@@ -136,10 +170,18 @@ impl Drop for DatabaseGuard {
     }
 }
 
+/// The bootstrap admin token of every test app.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0001";
+
 /// Settings for a test app: loopback port 0, the given database, sandbox WeChat, plus overrides.
 pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Settings {
     let mut values = Map::new();
     values.insert("listen".into(), "127.0.0.1:0".into());
+    values.insert("admin_token".into(), ADMIN_TOKEN.into());
+    values.insert(
+        "replies".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config/replies.toml").into(),
+    );
     values.insert("database_url".into(), database_url.into());
     values.insert("shutdown_grace_s".into(), 10.into());
     values.insert(
@@ -162,6 +204,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Option<TestApp> {
     init();
     let (database_url, guard) = fresh_database(backend).await?;
+    Some(start(backend, database_url, Arc::new(guard), overrides).await)
+}
+
+async fn start(
+    backend: Backend,
+    database_url: String,
+    guard: Arc<DatabaseGuard>,
+    overrides: &[(&str, Value)],
+) -> TestApp {
     let settings = test_settings(&database_url, overrides);
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.local_addr();
@@ -170,13 +221,16 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Op
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    Some(TestApp {
+    TestApp {
         base: format!("http://{addr}"),
         db,
         client: reqwest::Client::new(),
+        database_url,
+        admin_token: ADMIN_TOKEN.to_owned(),
         _stop: stop,
-        _guard: guard,
-    })
+        guard,
+        backend,
+    }
 }
 
 /// Defines one test per backend: `db_test!(name, |app| async move { ... })` makes `name::sqlite`

@@ -6,6 +6,8 @@
 mod helpers;
 
 mod admin_tokens;
+mod callback;
 mod health;
 mod migrations;
 mod process;
+mod push;

@@ -1,3 +1,4 @@
 //! Admin JSON API, one file per resource.
 
+pub mod campaign;
 pub mod tokens;

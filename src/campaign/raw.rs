@@ -1,0 +1,437 @@
+//! The file shape of `campaign.toml` and its validation into [`Campaign`].
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{
+    Awards, Campaign, Category, Part, Phase, PhaseKey, Range, Rules, Scoring, UnitDef, Voting,
+    WorkKind,
+};
+
+/// Why a campaign file was refused; the message names the line where it can.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    /// The file could not be read.
+    #[error("campaign file `{path}`: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a value has the wrong type.
+    #[error("campaign file: {0}")]
+    Syntax(#[from] toml::de::Error),
+    /// A value breaks a rule of the campaign format.
+    #[error("campaign file, line {line}: {reason}")]
+    Invalid {
+        /// 1-based line of the offending table.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    name: String,
+    timezone: Spanned<String>,
+    code_prefix: Spanned<String>,
+    mini_program_path: String,
+    phases: Vec<Spanned<RawPhase>>,
+    moderation: RawModeration,
+    voting: RawVoting,
+    scoring: Spanned<RawScoring>,
+    #[serde(default)]
+    units: Vec<Spanned<RawUnit>>,
+    categories: Vec<Spanned<RawCategory>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhase {
+    key: String,
+    name: String,
+    starts: String,
+    ends: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModeration {
+    auto_approve: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVoting {
+    votes_per_person_per_day: u32,
+    #[serde(default)]
+    require_follow: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScoring {
+    vote_weight: f64,
+    jury_weight: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnit {
+    code: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    key: String,
+    name: String,
+    group: String,
+    kind: String,
+    title_chars: [u32; 2],
+    body_chars: [u32; 2],
+    #[serde(default)]
+    images: Option<[u32; 2]>,
+    #[serde(default)]
+    videos: Option<[u32; 2]>,
+    #[serde(default)]
+    audios: Option<[u32; 2]>,
+    #[serde(default)]
+    video_seconds: Option<[u32; 2]>,
+    #[serde(default)]
+    audio_seconds: Option<[u32; 2]>,
+    #[serde(default)]
+    require_any: Vec<String>,
+    #[serde(default)]
+    true_story: bool,
+    #[serde(default)]
+    chat_keyword: Option<String>,
+    #[serde(default)]
+    prizes: Option<[u32; 3]>,
+    #[serde(default)]
+    top_n: Option<u32>,
+}
+
+/// Line numbers from byte offsets of spanned tables.
+struct Lines<'a>(&'a str);
+
+impl Lines<'_> {
+    fn of(&self, offset: usize) -> usize {
+        let end = offset.min(self.0.len());
+        self.0.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        reason: impl Into<String>,
+    ) -> Result<T, CampaignError> {
+        Err(CampaignError::Invalid {
+            line: self.of(span.start),
+            reason: reason.into(),
+        })
+    }
+}
+
+pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
+    let raw: RawCampaign = toml::from_str(text)?;
+    let lines = Lines(text);
+
+    let timezone = raw
+        .timezone
+        .get_ref()
+        .parse::<chrono_tz::Tz>()
+        .or_else(|_| {
+            lines.err(
+                raw.timezone.span(),
+                format!("unknown time zone `{}`", raw.timezone.get_ref()),
+            )
+        })?;
+    let prefix = raw.code_prefix.get_ref();
+    if prefix.is_empty() || prefix.len() > 8 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
+        return lines.err(
+            raw.code_prefix.span(),
+            "code_prefix must be 1-8 capital letters",
+        );
+    }
+
+    let phases = parse_phases(&raw.phases, &lines)?;
+
+    let scoring = raw.scoring.get_ref();
+    let weights_ok = [scoring.vote_weight, scoring.jury_weight]
+        .iter()
+        .all(|w| w.is_finite() && *w >= 0.0)
+        && (scoring.vote_weight + scoring.jury_weight - 1.0).abs() < 1e-9;
+    if !weights_ok {
+        return lines.err(
+            raw.scoring.span(),
+            "vote_weight and jury_weight must be ≥ 0 and add up to 1",
+        );
+    }
+
+    let mut unit_codes = HashSet::new();
+    let mut units = Vec::new();
+    for spanned in &raw.units {
+        let unit = spanned.get_ref();
+        let code_ok = !unit.code.is_empty()
+            && unit.code.len() <= 32
+            && unit
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !code_ok {
+            return lines.err(
+                spanned.span(),
+                format!(
+                    "unit code `{}` must be 1-32 letters, digits, `_` or `-`",
+                    unit.code
+                ),
+            );
+        }
+        if !unit_codes.insert(unit.code.clone()) {
+            return lines.err(
+                spanned.span(),
+                format!("unit code `{}` appears twice", unit.code),
+            );
+        }
+        units.push(UnitDef {
+            code: unit.code.clone(),
+            name: unit.name.clone(),
+        });
+    }
+
+    let mut keys = HashSet::new();
+    let mut keywords = HashSet::new();
+    let mut categories = Vec::new();
+    for spanned in &raw.categories {
+        let category = parse_category(spanned.get_ref())
+            .or_else(|reason| lines.err(spanned.span(), reason))?;
+        if !keys.insert(category.key.clone()) {
+            return lines.err(
+                spanned.span(),
+                format!("category `{}` appears twice", category.key),
+            );
+        }
+        if let Some(keyword) = &category.chat_keyword
+            && !keywords.insert(keyword.clone())
+        {
+            return lines.err(
+                spanned.span(),
+                format!("chat keyword `{keyword}` is used twice"),
+            );
+        }
+        categories.push(category);
+    }
+    if categories.is_empty() {
+        return Err(CampaignError::Invalid {
+            line: 1,
+            reason: "a campaign needs at least one category".to_owned(),
+        });
+    }
+
+    Ok(Campaign {
+        name: raw.name,
+        timezone,
+        code_prefix: prefix.clone(),
+        mini_program_path: raw.mini_program_path,
+        phases,
+        auto_approve: raw.moderation.auto_approve,
+        voting: Voting {
+            votes_per_person_per_day: raw.voting.votes_per_person_per_day,
+            require_follow: raw.voting.require_follow,
+        },
+        scoring: Scoring {
+            vote_weight: scoring.vote_weight,
+            jury_weight: scoring.jury_weight,
+        },
+        units,
+        categories,
+    })
+}
+
+fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Result<Vec<Phase>, CampaignError> {
+    let mut phases: Vec<(Phase, std::ops::Range<usize>)> = Vec::new();
+    for spanned in raw {
+        let phase = spanned.get_ref();
+        let Some(key) = PhaseKey::parse(&phase.key) else {
+            return lines.err(
+                spanned.span(),
+                format!(
+                    "unknown phase `{}` (launch, open, showcase, closed)",
+                    phase.key
+                ),
+            );
+        };
+        let date = |text: &str| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").or_else(|_| {
+                lines.err(
+                    spanned.span(),
+                    format!("`{text}` is not a date like 2017-05-01"),
+                )
+            })
+        };
+        let (starts, ends) = (date(&phase.starts)?, date(&phase.ends)?);
+        if starts > ends {
+            return lines.err(
+                spanned.span(),
+                format!("phase `{}` ends before it starts", phase.key),
+            );
+        }
+        if phases.iter().any(|(p, _)| p.key == key) {
+            return lines.err(
+                spanned.span(),
+                format!("phase `{}` appears twice", phase.key),
+            );
+        }
+        if let Some((previous, _)) = phases.last() {
+            if key <= previous.key {
+                return lines.err(
+                    spanned.span(),
+                    "phases must be listed in order: launch, open, showcase, closed",
+                );
+            }
+            if starts <= previous.ends {
+                return lines.err(
+                    spanned.span(),
+                    format!(
+                        "phase `{}` overlaps phase `{}`",
+                        phase.key,
+                        previous.key.as_str()
+                    ),
+                );
+            }
+        }
+        phases.push((
+            Phase {
+                key,
+                name: phase.name.clone(),
+                starts,
+                ends,
+            },
+            spanned.span(),
+        ));
+    }
+    if phases.is_empty() {
+        return Err(CampaignError::Invalid {
+            line: 1,
+            reason: "a campaign needs its phases".to_owned(),
+        });
+    }
+    Ok(phases.into_iter().map(|(p, _)| p).collect())
+}
+
+fn range(pair: Option<[u32; 2]>, what: &str) -> Result<Range, String> {
+    match pair {
+        None => Ok(Range::NONE),
+        Some([min, max]) if min <= max => Ok(Range { min, max }),
+        Some([min, max]) => Err(format!("{what}: min {min} is greater than max {max}")),
+    }
+}
+
+fn parse_category(raw: &RawCategory) -> Result<Category, String> {
+    let key_ok = !raw.key.is_empty()
+        && raw.key.len() <= 32
+        && raw
+            .key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !key_ok {
+        return Err(format!(
+            "category key `{}` must be 1-32 lowercase letters, digits or `_`",
+            raw.key
+        ));
+    }
+    let kind = match raw.kind.as_str() {
+        "text" => WorkKind::Text,
+        "images" => WorkKind::Images,
+        "video" => WorkKind::Video,
+        "audio" => WorkKind::Audio,
+        "mixed" => WorkKind::Mixed,
+        other => return Err(format!("category `{}`: unknown kind `{other}`", raw.key)),
+    };
+    let require_any = raw
+        .require_any
+        .iter()
+        .map(|part| match part.as_str() {
+            "body" => Ok(Part::Body),
+            "images" => Ok(Part::Images),
+            "video" => Ok(Part::Video),
+            "audio" => Ok(Part::Audio),
+            other => Err(format!(
+                "category `{}`: unknown part `{other}` in require_any",
+                raw.key
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let rules = Rules {
+        title_chars: range(Some(raw.title_chars), "title_chars")?,
+        body_chars: range(Some(raw.body_chars), "body_chars")?,
+        images: range(raw.images, "images")?,
+        videos: range(raw.videos, "videos")?,
+        audios: range(raw.audios, "audios")?,
+        video_seconds: raw
+            .video_seconds
+            .map(|r| range(Some(r), "video_seconds"))
+            .transpose()?,
+        audio_seconds: raw
+            .audio_seconds
+            .map(|r| range(Some(r), "audio_seconds"))
+            .transpose()?,
+        require_any,
+        true_story: raw.true_story,
+    };
+    if rules.videos.max > 0 && rules.video_seconds.is_none() {
+        return Err(format!(
+            "category `{}` takes videos but has no video_seconds",
+            raw.key
+        ));
+    }
+    if rules.audios.max > 0 && rules.audio_seconds.is_none() {
+        return Err(format!(
+            "category `{}` takes recordings but has no audio_seconds",
+            raw.key
+        ));
+    }
+    let awards = match (raw.prizes, raw.top_n) {
+        (Some([first, second, third]), None) => Awards::Prizes {
+            first,
+            second,
+            third,
+        },
+        (None, Some(n)) if n > 0 => Awards::TopN(n),
+        _ => {
+            return Err(format!(
+                "category `{}` needs exactly one of prizes = [一, 二, 三] or top_n = N",
+                raw.key
+            ));
+        }
+    };
+    if let Some(keyword) = &raw.chat_keyword
+        && (keyword.trim().is_empty() || keyword.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "category `{}`: chat_keyword must be one word",
+            raw.key
+        ));
+    }
+    Ok(Category {
+        key: raw.key.clone(),
+        name: raw.name.clone(),
+        group: raw.group.clone(),
+        kind,
+        rules,
+        chat_keyword: raw.chat_keyword.clone(),
+        awards,
+    })
+}

@@ -1,0 +1,52 @@
+//! Background work: what can be queued, and the worker that runs it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
+
+use crate::repo;
+
+/// A unit of background work; stored as JSON in `jobs.payload`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Copy a chat image from WeChat's temporary media into our storage.
+    FetchWechatMedia {
+        /// The pending upload row.
+        upload_id: i64,
+    },
+    /// Run WeChat content security on a work's text and media.
+    ModerateWork {
+        /// The work.
+        work_id: i64,
+    },
+    /// Send a text to a follower by customer-service message (a reply that came late).
+    SendChatText {
+        /// Official-account openid.
+        openid: String,
+        /// The text.
+        text: String,
+    },
+}
+
+impl Job {
+    /// The `jobs.kind` column value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::FetchWechatMedia { .. } => "fetch_wechat_media",
+            Self::ModerateWork { .. } => "moderate_work",
+            Self::SendChatText { .. } => "send_chat_text",
+        }
+    }
+
+    /// Queues the job in the caller's transaction, to run now.
+    pub async fn enqueue(
+        &self,
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<i64, DbErr> {
+        let payload =
+            serde_json::to_string(self).map_err(|e| DbErr::Custom(format!("job payload: {e}")))?;
+        repo::jobs::enqueue(db, self.kind(), &payload, now, now).await
+    }
+}

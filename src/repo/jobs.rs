@@ -1,0 +1,155 @@
+//! Queries on `jobs`: enqueue inside the caller's transaction, claim with a lease, finish.
+
+use chrono::{DateTime, Utc};
+use entity::job;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+
+/// Queues a job to run at `run_at`.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    payload: &str,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    let row = job::ActiveModel {
+        kind: Set(kind.to_owned()),
+        payload: Set(payload.to_owned()),
+        state: Set("queued".to_owned()),
+        attempts: Set(0),
+        run_at: Set(run_at),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.id)
+}
+
+/// Claims up to `limit` due jobs for `lease`; each claim is a conditional update, so two
+/// workers never hold the same job, and a crashed worker's jobs come back when its lease ends.
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<job::Model>, DbErr> {
+    let candidates: Vec<i64> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(job::Column::State.eq("queued"))
+        .filter(job::Column::RunAt.lte(now))
+        .filter(
+            job::Column::LockedUntil
+                .is_null()
+                .or(job::Column::LockedUntil.lt(now)),
+        )
+        .order_by_asc(job::Column::RunAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut claimed = Vec::new();
+    for id in candidates {
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::LockedUntil, Expr::value(lease_until))
+            .col_expr(
+                job::Column::Attempts,
+                Expr::col(job::Column::Attempts).add(1),
+            )
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.eq(id))
+            .filter(job::Column::State.eq("queued"))
+            .filter(
+                job::Column::LockedUntil
+                    .is_null()
+                    .or(job::Column::LockedUntil.lt(now)),
+            )
+            .exec(db)
+            .await?;
+        if result.rows_affected == 1
+            && let Some(row) = job::Entity::find_by_id(id).one(db).await?
+        {
+            claimed.push(row);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Marks a job finished (`done` or `failed`), releasing its lease.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    id: i64,
+    state: &str,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    job::Entity::update_many()
+        .col_expr(job::Column::State, Expr::value(state))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::LastError, Expr::value(error.map(truncate)))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Puts a job back in the queue to run again at `run_at`.
+pub async fn retry_at(
+    db: &impl ConnectionTrait,
+    id: i64,
+    run_at: DateTime<Utc>,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    job::Entity::update_many()
+        .col_expr(job::Column::RunAt, Expr::value(run_at))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::LastError, Expr::value(Some(truncate(error))))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes finished jobs older than `before`.
+pub async fn delete_finished_before(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = job::Entity::delete_many()
+        .filter(job::Column::State.is_in(["done", "failed"]))
+        .filter(job::Column::UpdatedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Jobs of a kind in a state (tests and admin views).
+pub async fn count(db: &impl ConnectionTrait, kind: &str, state: &str) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::State.eq(state))
+        .count(db)
+        .await
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(480).collect()
+}

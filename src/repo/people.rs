@@ -1,0 +1,54 @@
+//! Queries on `people`.
+
+use chrono::{DateTime, Utc};
+use entity::person;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+
+/// The person with this official-account openid.
+pub async fn find_by_mp_openid(
+    db: &impl ConnectionTrait,
+    openid: &str,
+) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find()
+        .filter(person::Column::MpOpenid.eq(openid))
+        .one(db)
+        .await
+}
+
+/// The person with this official-account openid, created if new (safe under concurrency).
+pub async fn get_or_create_by_mp_openid(
+    db: &impl ConnectionTrait,
+    openid: &str,
+    now: DateTime<Utc>,
+) -> Result<person::Model, DbErr> {
+    if let Some(found) = find_by_mp_openid(db, openid).await? {
+        return Ok(found);
+    }
+    let result = person::Entity::insert(person::ActiveModel {
+        mp_openid: Set(Some(openid.to_owned())),
+        nickname: Set(String::new()),
+        following: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([person::Column::MpOpenid])
+    .exec_without_returning(db)
+    .await?;
+    super::inserted(result)?;
+    find_by_mp_openid(db, openid)
+        .await?
+        .ok_or(DbErr::RecordNotFound(format!(
+            "person with mp openid {openid}"
+        )))
+}
+
+/// Saves changed fields of a person.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    changes: person::ActiveModel,
+) -> Result<person::Model, DbErr> {
+    changes.update(db).await
+}

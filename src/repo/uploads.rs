@@ -1,0 +1,58 @@
+//! Queries on `uploads`.
+
+use chrono::{DateTime, Utc};
+use entity::upload;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+
+/// Records an image received in chat, to be copied from WeChat by a background job.
+pub async fn insert_pending_from_wechat(
+    db: &impl ConnectionTrait,
+    owner_id: i64,
+    kind: &str,
+    media_id: &str,
+    now: DateTime<Utc>,
+) -> Result<upload::Model, DbErr> {
+    upload::ActiveModel {
+        owner_id: Set(owner_id),
+        kind: Set(kind.to_owned()),
+        state: Set("pending".to_owned()),
+        mime: Set(String::new()),
+        size_bytes: Set(0),
+        storage_key: Set(None),
+        width: Set(None),
+        height: Set(None),
+        duration_ms: Set(None),
+        wechat_media_id: Set(Some(media_id.to_owned())),
+        error: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// One upload.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<upload::Model>, DbErr> {
+    upload::Entity::find_by_id(id).one(db).await
+}
+
+/// Several uploads by id.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<upload::Model>, DbErr> {
+    upload::Entity::find()
+        .filter(upload::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Saves changed fields of an upload.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    changes: upload::ActiveModel,
+) -> Result<upload::Model, DbErr> {
+    changes.update(db).await
+}

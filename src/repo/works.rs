@@ -1,0 +1,133 @@
+//! Queries on `works` and `work_media`.
+
+use chrono::{DateTime, Utc};
+use entity::{work, work_media};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+
+/// What a new work row holds.
+pub struct NewWork<'a> {
+    /// Category key.
+    pub category: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Body text.
+    pub body: &'a str,
+    /// Author (person id).
+    pub author_id: i64,
+    /// The author's unit at submission.
+    pub unit_id: Option<i64>,
+    /// `mp` or `miniapp`.
+    pub channel: &'a str,
+    /// Initial status.
+    pub status: &'a str,
+    /// True-story declaration.
+    pub true_story: bool,
+}
+
+/// Inserts a work with its code (`<prefix>-<id>`) and its media in order.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewWork<'_>,
+    code: impl Fn(i64) -> String,
+    upload_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<work::Model, DbErr> {
+    let row = work::ActiveModel {
+        code: Set(None),
+        category: Set(new.category.to_owned()),
+        title: Set(new.title.to_owned()),
+        body: Set(new.body.to_owned()),
+        author_id: Set(new.author_id),
+        unit_id: Set(new.unit_id),
+        channel: Set(new.channel.to_owned()),
+        status: Set(new.status.to_owned()),
+        true_story: Set(new.true_story),
+        vote_count: Set(0),
+        moderation_note: Set(None),
+        text_suggest: Set(None),
+        sec_trace_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        approved_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    // The code comes from the id, which exists only after the insert.
+    let id = row.id;
+    let mut with_code: work::ActiveModel = row.into();
+    with_code.code = Set(Some(code(id)));
+    let row = with_code.update(db).await?;
+    for (position, upload_id) in upload_ids.iter().enumerate() {
+        work_media::ActiveModel {
+            work_id: Set(row.id),
+            upload_id: Set(*upload_id),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            check_trace_id: Set(None),
+            check_suggest: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(row)
+}
+
+/// The works of an author, newest first.
+pub async fn by_author(
+    db: &impl ConnectionTrait,
+    author_id: i64,
+) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::AuthorId.eq(author_id))
+        .order_by_desc(work::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One work.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<work::Model>, DbErr> {
+    work::Entity::find_by_id(id).one(db).await
+}
+
+/// The media of a work, in order.
+pub async fn media(
+    db: &impl ConnectionTrait,
+    work_id: i64,
+) -> Result<Vec<work_media::Model>, DbErr> {
+    work_media::Entity::find()
+        .filter(work_media::Column::WorkId.eq(work_id))
+        .order_by_asc(work_media::Column::Position)
+        .all(db)
+        .await
+}
+
+/// The work medium whose asynchronous check has this trace id.
+pub async fn medium_by_trace_id(
+    db: &impl ConnectionTrait,
+    trace_id: &str,
+) -> Result<Option<work_media::Model>, DbErr> {
+    work_media::Entity::find()
+        .filter(work_media::Column::CheckTraceId.eq(trace_id))
+        .one(db)
+        .await
+}
+
+/// Saves changed fields of a work.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    changes: work::ActiveModel,
+) -> Result<work::Model, DbErr> {
+    changes.update(db).await
+}
+
+/// Saves changed fields of a work medium.
+pub async fn update_medium(
+    db: &impl ConnectionTrait,
+    changes: work_media::ActiveModel,
+) -> Result<work_media::Model, DbErr> {
+    changes.update(db).await
+}

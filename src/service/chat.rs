@@ -1,0 +1,512 @@
+//! The official account's chat commands: what a message or event does and what it answers.
+//!
+//! [`plan`] decides without I/O whether a push needs the database; [`act`] runs the commands
+//! that change state inside the caller's transaction (the one that records the push as handled).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{person, work};
+use sea_orm::{ConnectionTrait, Set};
+
+use crate::{
+    campaign::{
+        Campaign, Category, PhaseKey,
+        replies::{ClickAction, Replies, fill},
+    },
+    domain::{
+        chat::{TextCommand, parse_text, unit_scene},
+        moderation::{RISKY_REASON, Verdict, next_status},
+        work::{Channel, Medium, Submission, WorkStatus},
+    },
+    error::AppError,
+    jobs::Job,
+    repo,
+    service::works::{self, NewSubmission, SubmitError},
+    wechat::{
+        inbound::{Event, Inbound, InboundKind},
+        reply::Reply,
+    },
+};
+
+/// What the chat handler may read.
+pub struct ChatContext<'a> {
+    /// The campaign.
+    pub campaign: &'a Campaign,
+    /// Chat texts.
+    pub replies: &'a Replies,
+    /// The current phase.
+    pub phase: PhaseKey,
+    /// The time of handling.
+    pub now: DateTime<Utc>,
+    /// How long a photo-story draft waits for its caption.
+    pub draft_ttl: Duration,
+}
+
+/// How a push is handled.
+#[derive(Debug)]
+pub enum Plan {
+    /// Nothing to do: answer `success`.
+    Ignore,
+    /// A fixed reply; nothing is stored, so a repeat is harmless.
+    Reply(Reply),
+    /// Reads the database but changes nothing (我的作品).
+    Read,
+    /// Changes state: run [`act`] exactly once per push.
+    Act,
+}
+
+fn text(content: impl Into<String>) -> Reply {
+    Reply::Text {
+        content: content.into(),
+    }
+}
+
+/// Decides how to handle a push, without I/O.
+pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
+    match &inbound.kind {
+        InboundKind::Text { content, .. } => match parse_text(content, ctx.campaign, ctx.replies) {
+            TextCommand::SubmitText { .. } | TextCommand::FinishPhotos { .. } => Plan::Act,
+            TextCommand::MyWorks => Plan::Read,
+            TextCommand::Keyword(reply) => Plan::Reply(text(reply)),
+            TextCommand::Help => Plan::Reply(text(&ctx.replies.help)),
+        },
+        InboundKind::Image { .. } => Plan::Act,
+        InboundKind::Voice { .. }
+        | InboundKind::Video { .. }
+        | InboundKind::ShortVideo { .. }
+        | InboundKind::Location { .. }
+        | InboundKind::Link { .. } => Plan::Reply(text(&ctx.replies.help)),
+        InboundKind::Event(event) => match event {
+            Event::Subscribe { .. }
+            | Event::Scan { .. }
+            | Event::Unsubscribe
+            | Event::WxaMediaCheck { .. } => Plan::Act,
+            Event::Click { key } => match ctx.replies.click(key) {
+                Some(ClickAction::Reply(reply)) => Plan::Reply(text(reply)),
+                Some(ClickAction::Help) => Plan::Reply(text(&ctx.replies.help)),
+                Some(ClickAction::MyWorks) => Plan::Read,
+                None => Plan::Ignore,
+            },
+            _ => Plan::Ignore,
+        },
+        InboundKind::Unknown { .. } => Plan::Ignore,
+    }
+}
+
+/// Answers a read-only command (我的作品 by text or menu).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    inbound: &Inbound,
+) -> Result<Option<Reply>, AppError> {
+    let person = repo::people::find_by_mp_openid(db, &inbound.from_user_name).await?;
+    let works = match &person {
+        Some(person) => repo::works::by_author(db, person.id).await?,
+        None => Vec::new(),
+    };
+    Ok(Some(text(my_works_text(ctx, &works))))
+}
+
+fn my_works_text(ctx: &ChatContext<'_>, works: &[work::Model]) -> String {
+    let messages = &ctx.replies.messages;
+    if works.is_empty() {
+        return messages.my_works_empty.clone();
+    }
+    let count = works.len().to_string();
+    let mut lines = vec![fill(&messages.my_works_header, &[("count", &count)])];
+    for work in works {
+        let category = ctx
+            .campaign
+            .category(&work.category)
+            .map_or(work.category.as_str(), |c| &c.name);
+        let status = WorkStatus::parse(&work.status).map_or(work.status.as_str(), |s| s.label());
+        let title = if work.title.is_empty() {
+            shorten(&work.body, 12)
+        } else {
+            shorten(&work.title, 12)
+        };
+        let votes = work.vote_count.to_string();
+        lines.push(fill(
+            &messages.my_works_line,
+            &[
+                ("code", work.code.as_deref().unwrap_or("")),
+                ("title", &title),
+                ("category", category),
+                ("status", status),
+                ("votes", &votes),
+            ],
+        ));
+    }
+    lines.join("\n")
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let mut chars = text.trim().chars();
+    let head: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// Runs a state-changing command inside the caller's transaction.
+pub async fn act(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    inbound: &Inbound,
+) -> Result<Option<Reply>, AppError> {
+    let openid = inbound.from_user_name.as_str();
+    match &inbound.kind {
+        InboundKind::Text { content, .. } => {
+            let person = message_sender(db, openid, ctx.now).await?;
+            match parse_text(content, ctx.campaign, ctx.replies) {
+                TextCommand::SubmitText {
+                    category,
+                    text: body,
+                } => {
+                    let (reply, _) = submit(db, ctx, category, &person, body, &[], false).await?;
+                    Ok(Some(reply))
+                }
+                TextCommand::FinishPhotos { category, caption } => {
+                    finish_photos(db, ctx, category, &person, caption)
+                        .await
+                        .map(Some)
+                }
+                _ => Ok(Some(text(&ctx.replies.help))),
+            }
+        }
+        InboundKind::Image { media_id, .. } => {
+            let person = message_sender(db, openid, ctx.now).await?;
+            add_photo(db, ctx, &person, media_id).await.map(Some)
+        }
+        InboundKind::Event(Event::Subscribe { event_key, .. }) => {
+            subscribe(db, ctx, openid, event_key.as_deref())
+                .await
+                .map(Some)
+        }
+        InboundKind::Event(Event::Scan { event_key, .. }) => scan(db, ctx, openid, event_key).await,
+        InboundKind::Event(Event::Unsubscribe) => {
+            unsubscribe(db, openid, ctx.now).await?;
+            Ok(None)
+        }
+        InboundKind::Event(Event::WxaMediaCheck {
+            trace_id, suggest, ..
+        }) => {
+            media_checked(db, ctx, trace_id, suggest.as_deref()).await?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The sender of a message, created if new; the message opens the 48 h service window.
+async fn message_sender(
+    db: &impl ConnectionTrait,
+    openid: &str,
+    now: DateTime<Utc>,
+) -> Result<person::Model, AppError> {
+    let person = repo::people::get_or_create_by_mp_openid(db, openid, now).await?;
+    let mut changes: person::ActiveModel = person.into();
+    changes.last_mp_message_at = Set(Some(now));
+    changes.updated_at = Set(now);
+    Ok(repo::people::update(db, changes).await?)
+}
+
+fn phase_closed(ctx: &ChatContext<'_>) -> Option<Reply> {
+    (ctx.phase != PhaseKey::Open).then(|| {
+        let name = ctx
+            .campaign
+            .phases
+            .iter()
+            .find(|p| p.key == ctx.phase)
+            .map_or(ctx.phase.as_str(), |p| p.name.as_str());
+        text(fill(
+            &ctx.replies.messages.phase_not_open,
+            &[("phase", name)],
+        ))
+    })
+}
+
+/// Submits a work from chat; the reply says what happened, the flag whether it was stored.
+async fn submit(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    category: &Category,
+    person: &person::Model,
+    body: &str,
+    upload_ids: &[i64],
+    true_story: bool,
+) -> Result<(Reply, bool), AppError> {
+    if let Some(closed) = phase_closed(ctx) {
+        return Ok((closed, false));
+    }
+    let media = vec![Medium::Image; upload_ids.len()];
+    let submission = Submission {
+        title: "",
+        body,
+        media: &media,
+        true_story,
+    };
+    let messages = &ctx.replies.messages;
+    let new = NewSubmission {
+        category,
+        author: person,
+        submission,
+        upload_ids,
+        channel: Channel::Mp,
+    };
+    match works::submit(db, ctx.campaign, new, ctx.now).await {
+        Ok(work) => Ok((
+            text(fill(
+                &messages.work_received,
+                &[
+                    ("category", &category.name),
+                    ("code", work.code.as_deref().unwrap_or("")),
+                ],
+            )),
+            true,
+        )),
+        Err(SubmitError::Invalid(fields)) => {
+            let reason = fields.into_values().collect::<Vec<_>>().join("；");
+            Ok((
+                text(fill(&messages.rule_broken, &[("reason", &reason)])),
+                false,
+            ))
+        }
+        Err(SubmitError::App(err)) => Err(err),
+    }
+}
+
+/// The image category that chat photos are collected for, with its keyword.
+fn photo_category(campaign: &Campaign) -> Option<(&Category, &str)> {
+    campaign.categories.iter().find_map(|c| {
+        let keyword = c.chat_keyword.as_deref()?;
+        (c.rules.images.min > 0).then_some((c, keyword))
+    })
+}
+
+async fn open_draft(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    person_id: i64,
+) -> Result<Option<entity::photo_draft::Model>, AppError> {
+    match repo::drafts::find_for_person(db, person_id).await? {
+        Some(draft) if draft.expires_at <= ctx.now => {
+            // Expired drafts are dropped; their uploads stay as the sender's files.
+            repo::drafts::delete(db, draft.id).await?;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
+fn ttl(ctx: &ChatContext<'_>) -> chrono::Duration {
+    chrono::Duration::from_std(ctx.draft_ttl).unwrap_or(chrono::Duration::days(1))
+}
+
+async fn add_photo(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    person: &person::Model,
+    media_id: &str,
+) -> Result<Reply, AppError> {
+    let Some((category, keyword)) = photo_category(ctx.campaign) else {
+        return Ok(text(&ctx.replies.help));
+    };
+    if let Some(closed) = phase_closed(ctx) {
+        return Ok(closed);
+    }
+    let expires_at = ctx.now + ttl(ctx);
+    let draft = match open_draft(db, ctx, person.id).await? {
+        Some(draft) => repo::drafts::touch(db, draft, expires_at).await?,
+        None => repo::drafts::create(db, person.id, ctx.now, expires_at).await?,
+    };
+    let count = repo::drafts::item_count(db, draft.id).await?;
+    let max = category.rules.images.max;
+    if count >= u64::from(max) {
+        let max = max.to_string();
+        return Ok(text(fill(
+            &ctx.replies.messages.photo_limit,
+            &[("max", &max), ("keyword", keyword)],
+        )));
+    }
+    let upload =
+        repo::uploads::insert_pending_from_wechat(db, person.id, "image", media_id, ctx.now)
+            .await?;
+    repo::drafts::add_item(
+        db,
+        draft.id,
+        upload.id,
+        i32::try_from(count).unwrap_or(i32::MAX),
+    )
+    .await?;
+    // Temporary media dies after 3 days: copy it now, in the background.
+    Job::FetchWechatMedia {
+        upload_id: upload.id,
+    }
+    .enqueue(db, ctx.now)
+    .await?;
+    let count = (count + 1).to_string();
+    Ok(text(fill(
+        &ctx.replies.messages.photo_added,
+        &[("count", &count), ("keyword", keyword)],
+    )))
+}
+
+async fn finish_photos(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    category: &Category,
+    person: &person::Model,
+    caption: &str,
+) -> Result<Reply, AppError> {
+    if let Some(closed) = phase_closed(ctx) {
+        return Ok(closed);
+    }
+    let keyword = category.chat_keyword.as_deref().unwrap_or_default();
+    let empty = || {
+        text(fill(
+            &ctx.replies.messages.photo_draft_empty,
+            &[("keyword", keyword)],
+        ))
+    };
+    let Some(draft) = open_draft(db, ctx, person.id).await? else {
+        return Ok(empty());
+    };
+    let upload_ids = repo::drafts::upload_ids(db, draft.id).await?;
+    if upload_ids.is_empty() {
+        return Ok(empty());
+    }
+    // Sending the keyword is the declaration: the help text says so.
+    let (reply, stored) = submit(db, ctx, category, person, caption, &upload_ids, true).await?;
+    if stored {
+        repo::drafts::delete(db, draft.id).await?;
+    }
+    Ok(reply)
+}
+
+async fn attribute_unit(
+    db: &impl ConnectionTrait,
+    person: person::Model,
+    scene: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(person::Model, Option<String>), AppError> {
+    let Some(code) = scene.and_then(unit_scene) else {
+        return Ok((person, None));
+    };
+    let Some(unit) = repo::units::find_by_code(db, code).await? else {
+        tracing::info!(scene = code, "QR scene names no known unit");
+        return Ok((person, None));
+    };
+    let mut changes: person::ActiveModel = person.into();
+    changes.unit_id = Set(Some(unit.id));
+    changes.updated_at = Set(now);
+    Ok((repo::people::update(db, changes).await?, Some(unit.name)))
+}
+
+async fn subscribe(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    openid: &str,
+    event_key: Option<&str>,
+) -> Result<Reply, AppError> {
+    let person = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+    let mut changes: person::ActiveModel = person.into();
+    changes.following = Set(true);
+    changes.followed_at = Set(Some(ctx.now));
+    changes.unfollowed_at = Set(None);
+    changes.last_mp_message_at = Set(Some(ctx.now));
+    changes.updated_at = Set(ctx.now);
+    let person = repo::people::update(db, changes).await?;
+    let (_, unit) = attribute_unit(db, person, event_key, ctx.now).await?;
+    let mut welcome = ctx.replies.welcome.clone();
+    if let Some(unit) = unit {
+        welcome.push('\n');
+        welcome.push_str(&fill(&ctx.replies.welcome_unit, &[("unit", &unit)]));
+    }
+    Ok(text(welcome))
+}
+
+async fn scan(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    openid: &str,
+    scene: &str,
+) -> Result<Option<Reply>, AppError> {
+    let person = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+    let (_, unit) = attribute_unit(db, person, Some(scene), ctx.now).await?;
+    Ok(unit.map(|unit| text(fill(&ctx.replies.messages.unit_scanned, &[("unit", &unit)]))))
+}
+
+async fn unsubscribe(
+    db: &impl ConnectionTrait,
+    openid: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    // Works and votes stay: nothing a person sent is lost by unfollowing.
+    if let Some(person) = repo::people::find_by_mp_openid(db, openid).await? {
+        let mut changes: person::ActiveModel = person.into();
+        changes.following = Set(false);
+        changes.unfollowed_at = Set(Some(now));
+        changes.updated_at = Set(now);
+        repo::people::update(db, changes).await?;
+    }
+    Ok(())
+}
+
+/// Applies an asynchronous media-check verdict to the work it belongs to, and only to it.
+pub async fn media_checked(
+    db: &impl ConnectionTrait,
+    ctx: &ChatContext<'_>,
+    trace_id: &str,
+    suggest: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(medium) = repo::works::medium_by_trace_id(db, trace_id).await? else {
+        tracing::warn!(trace_id, "media check result for an unknown trace id");
+        return Ok(());
+    };
+    let Some(verdict) = suggest.and_then(Verdict::parse) else {
+        tracing::warn!(trace_id, ?suggest, "media check without a usable verdict");
+        return Ok(());
+    };
+    let work_id = medium.work_id;
+    let mut changes: entity::work_media::ActiveModel = medium.into();
+    changes.check_suggest = Set(Some(verdict.as_str().to_owned()));
+    repo::works::update_medium(db, changes).await?;
+    reconsider(db, ctx.campaign.auto_approve, work_id, ctx.now).await
+}
+
+/// Moves a work out of `checking` once its verdicts allow it.
+pub async fn reconsider(
+    db: &impl ConnectionTrait,
+    auto_approve: bool,
+    work_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(work) = repo::works::find(db, work_id).await? else {
+        return Ok(());
+    };
+    if work.status != WorkStatus::Checking.as_str() {
+        return Ok(());
+    }
+    let mut verdicts = vec![work.text_suggest.as_deref().and_then(Verdict::parse)];
+    for medium in repo::works::media(db, work_id).await? {
+        verdicts.push(medium.check_suggest.as_deref().and_then(Verdict::parse));
+    }
+    let Some(next) = next_status(&verdicts, auto_approve) else {
+        return Ok(());
+    };
+    let mut changes: work::ActiveModel = work.into();
+    changes.status = Set(next.as_str().to_owned());
+    changes.updated_at = Set(now);
+    if next == WorkStatus::Rejected {
+        changes.moderation_note = Set(Some(RISKY_REASON.to_owned()));
+    }
+    if next == WorkStatus::Approved {
+        changes.approved_at = Set(Some(now));
+    }
+    repo::works::update(db, changes).await?;
+    Ok(())
+}

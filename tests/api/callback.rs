@@ -1,0 +1,563 @@
+use std::time::Duration;
+
+use entity::{person, work};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::{
+    db_test,
+    helpers::{Backend, TestApp, spawn_app_with},
+    push::{self, Mode, content, event, image, open_reply, send, text},
+};
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn works(app: &TestApp) -> Vec<work::Model> {
+    work::Entity::find()
+        .order_by_asc(work::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn receipts(app: &TestApp) -> u64 {
+    entity::callback_receipt::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+db_test!(
+    url_verification_echoes_echostr_only_with_the_right_signature,
+    |app| async move {
+        let (ts, nonce) = ("1714036504", "1514711492");
+        let good = wangju::wechat::signature::sign(&[push::TOKEN, ts, nonce]);
+        let res = app
+            .client
+            .get(app.url("/wechat/callback"))
+            .query(&[
+                ("signature", good.as_str()),
+                ("timestamp", ts),
+                ("nonce", nonce),
+                ("echostr", "4375120948345356249"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), "4375120948345356249");
+        let bad = app
+            .client
+            .get(app.url("/wechat/callback"))
+            .query(&[
+                ("signature", "0000"),
+                ("timestamp", ts),
+                ("nonce", nonce),
+                ("echostr", "x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 403);
+    }
+);
+
+db_test!(
+    a_bad_signature_gets_403_and_nothing_is_stored,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let xml = text("oUser1", 1001, now(), "网言网语 文明上网");
+        let (mut query, body) = push::wrap(&xml, Mode::Plain, push::MP_APPID);
+        query[0].1 = "f".repeat(40);
+        let res = app
+            .client
+            .post(app.url("/wechat/callback"))
+            .query(&query)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        assert!(works(&app).await.is_empty());
+        assert_eq!(receipts(&app).await, 0);
+    }
+);
+
+db_test!(
+    a_malformed_body_gets_400_and_nothing_is_stored,
+    |app| async move {
+        let (status, _) = send(&app, "<xml><ToUserName>broken", Mode::Plain).await;
+        assert_eq!(status, 400);
+        let (status, _) = send(&app, "<xml><MsgType>text</MsgType></xml>", Mode::Plain).await;
+        assert_eq!(status, 400, "missing base fields");
+        assert_eq!(receipts(&app).await, 0);
+    }
+);
+
+db_test!(
+    a_keyword_gets_its_configured_reply_in_plain_mode,
+    |app| async move {
+        let (status, body) = send(&app, &text("oUser1", 1, now(), "投票"), Mode::Plain).await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("<ToUserName><![CDATA[oUser1]]></ToUserName>"),
+            "{body}"
+        );
+        assert!(body.contains(&format!(
+            "<FromUserName><![CDATA[{}]]></FromUserName>",
+            push::GH
+        )));
+        assert!(content(&body).contains("每人每天每件作品可投一票"));
+        let (_, help) = send(&app, &text("oUser1", 2, now(), "随便说点什么"), Mode::Plain).await;
+        assert!(content(&help).contains("网言网语"));
+    }
+);
+
+db_test!(
+    a_slogan_in_chat_becomes_a_work_with_a_code,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let (status, body) = send(
+            &app,
+            &text("oWorker", 2001, now(), "网言网语 文明上网，从我做起😀"),
+            Mode::Plain,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let stored = works(&app).await;
+        assert_eq!(stored.len(), 1);
+        let work = &stored[0];
+        assert_eq!(work.category, "slogan");
+        assert_eq!(work.body, "文明上网，从我做起😀");
+        assert_eq!(work.channel, "mp");
+        // No mini-program identity yet: WeChat cannot check the text, a person reviews it.
+        assert_eq!(work.status, "pending_review");
+        let code = work.code.clone().unwrap();
+        assert!(code.starts_with("WY-"));
+        assert!(content(&body).contains(&code), "{body}");
+    }
+);
+
+db_test!(
+    a_slogan_over_thirty_characters_is_refused_saying_why,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let long = "网".repeat(31);
+        let (_, body) = send(
+            &app,
+            &text("oWorker", 2002, now(), &format!("网言网语 {long}")),
+            Mode::Plain,
+        )
+        .await;
+        assert!(content(&body).contains("不能超过30字，现在31字"), "{body}");
+        assert!(works(&app).await.is_empty());
+    }
+);
+
+db_test!(
+    submissions_outside_the_open_phase_are_refused,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, body) = send(
+            &app,
+            &text("oWorker", 2003, now(), "网言网语 文明上网"),
+            Mode::Plain,
+        )
+        .await;
+        assert!(content(&body).contains("暂不接收投稿"), "{body}");
+        assert!(content(&body).contains("展示评选"), "{body}");
+        assert!(works(&app).await.is_empty());
+    }
+);
+
+async fn encrypted_modes(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &[("mp_aes_key", push::AES_KEY.into())]).await else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    for (i, mode) in [Mode::Safe, Mode::Compatible].into_iter().enumerate() {
+        let msg_id = 3000 + i64::try_from(i).unwrap();
+        let (status, body) = send(
+            &app,
+            &text("oSecure", msg_id, now(), "网言网语 网络安全靠大家"),
+            mode,
+        )
+        .await;
+        assert_eq!(status, 200, "{mode:?}: {body}");
+        assert!(
+            body.contains("<Encrypt>"),
+            "{mode:?}: reply is encrypted: {body}"
+        );
+        let inner = open_reply(&body, push::MP_APPID);
+        assert!(content(&inner).contains("编号 WY-"), "{inner}");
+    }
+    assert_eq!(works(&app).await.len(), 2);
+    // In aes mode the msg_signature is what counts: a wrong one is refused.
+    let xml = text("oSecure", 3999, now(), "投票");
+    let (mut query, body) = push::wrap(&xml, Mode::Safe, push::MP_APPID);
+    for (key, value) in &mut query {
+        if key == "msg_signature" {
+            *value = "0".repeat(40);
+        }
+    }
+    let res = app
+        .client
+        .post(app.url("/wechat/callback"))
+        .query(&query)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_and_compatible_modes_decrypt_and_encrypt_on_sqlite() {
+    encrypted_modes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_and_compatible_modes_decrypt_and_encrypt_on_postgres() {
+    encrypted_modes(Backend::Postgres).await;
+}
+
+db_test!(photos_then_a_caption_make_a_photo_story, |app| async move {
+    app.set_phase(Some("open")).await;
+    let t = now();
+    let (_, first) = send(&app, &image("oPhoto", 4001, t, "MEDIA_A"), Mode::Plain).await;
+    assert!(content(&first).contains("第 1 张"), "{first}");
+    let (_, second) = send(&app, &image("oPhoto", 4002, t, "MEDIA_B"), Mode::Plain).await;
+    assert!(content(&second).contains("第 2 张"), "{second}");
+    let (_, done) = send(
+        &app,
+        &text("oPhoto", 4003, t + 1, "画面故事 凌晨四点的地铁检修"),
+        Mode::Plain,
+    )
+    .await;
+    assert!(content(&done).contains("最美画面故事"), "{done}");
+    let stored = works(&app).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].category, "photo_story");
+    assert!(stored[0].true_story);
+    let media = entity::work_media::Entity::find()
+        .filter(entity::work_media::Column::WorkId.eq(stored[0].id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(media.len(), 2);
+    // The media are copied from WeChat in the background.
+    let fetches = wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "queued")
+        .await
+        .unwrap()
+        + wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "done")
+            .await
+            .unwrap();
+    assert_eq!(fetches, 2);
+    // The draft is used up: a caption alone now asks for photos.
+    let (_, again) = send(
+        &app,
+        &text("oPhoto", 4004, t + 2, "画面故事 再来一个"),
+        Mode::Plain,
+    )
+    .await;
+    assert!(content(&again).contains("请先发送照片"), "{again}");
+});
+
+db_test!(
+    the_welcome_names_the_unit_of_the_qr_scene,
+    |app| async move {
+        let (_, body) = send(
+            &app,
+            &event("oFollower", now(), "subscribe", Some("qrscene_huangpu")),
+            Mode::Plain,
+        )
+        .await;
+        let text = content(&body);
+        assert!(text.contains("欢迎关注"), "{text}");
+        assert!(text.contains("黄浦区总工会"), "{text}");
+        let person = person::Entity::find()
+            .filter(person::Column::MpOpenid.eq("oFollower"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(person.following);
+        let unit = wangju::repo::units::find(&app.db, person.unit_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(unit.code, "huangpu");
+        // Unfollowing is recorded; the person and their works stay.
+        let (status, body) = send(
+            &app,
+            &event("oFollower", now() + 1, "unsubscribe", None),
+            Mode::Plain,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "success"));
+        let person = person::Entity::find_by_id(person.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!person.following);
+        assert!(person.unfollowed_at.is_some());
+    }
+);
+
+db_test!(a_scan_by_a_follower_attributes_the_unit, |app| async move {
+    let (_, body) = send(
+        &app,
+        &event("oScanner", now(), "SCAN", Some("jiaotong")),
+        Mode::Plain,
+    )
+    .await;
+    assert!(content(&body).contains("交通运输工会"), "{body}");
+});
+
+db_test!(my_works_lists_status_and_votes, |app| async move {
+    app.set_phase(Some("open")).await;
+    let (_, empty) = send(&app, &text("oMine", 5000, now(), "我的作品"), Mode::Plain).await;
+    assert!(content(&empty).contains("还没有投稿"), "{empty}");
+    send(
+        &app,
+        &text("oMine", 5001, now(), "网言网语 争做中国好网民"),
+        Mode::Plain,
+    )
+    .await;
+    let (_, listed) = send(&app, &text("oMine", 5002, now(), "我的作品"), Mode::Plain).await;
+    let listed = content(&listed);
+    assert!(listed.contains("共 1 件"), "{listed}");
+    assert!(listed.contains("待人工审核"), "{listed}");
+    assert!(listed.contains("0票"), "{listed}");
+    // The menu key does the same.
+    let (_, clicked) = send(
+        &app,
+        &event("oMine", now(), "CLICK", Some("MY_WORKS")),
+        Mode::Plain,
+    )
+    .await;
+    assert!(content(&clicked).contains("共 1 件"));
+});
+
+db_test!(
+    unknown_types_and_events_are_answered_success,
+    |app| async move {
+        let odd = format!(
+            "<xml><ToUserName><![CDATA[{}]]></ToUserName><FromUserName><![CDATA[oX]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[hologram]]></MsgType><MsgId>1</MsgId></xml>",
+            push::GH,
+            now()
+        );
+        assert_eq!(
+            send(&app, &odd, Mode::Plain).await,
+            (200, "success".to_owned())
+        );
+        let (status, body) = send(
+            &app,
+            &event("oX", now(), "VIEW", Some("https://example.invalid/")),
+            Mode::Plain,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "success"));
+    }
+);
+
+db_test!(
+    three_concurrent_retries_make_one_work_and_identical_replies,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let xml = text("oRetry", 6001, now(), "网言网语 一次就好");
+        let (a, b, c) = tokio::join!(
+            send(&app, &xml, Mode::Plain),
+            send(&app, &xml, Mode::Plain),
+            send(&app, &xml, Mode::Plain)
+        );
+        assert_eq!(works(&app).await.len(), 1);
+        let code = works(&app).await[0].code.clone().unwrap();
+        for (status, body) in [a, b, c] {
+            assert_eq!(status, 200);
+            assert!(content(&body).contains(&code), "{body}");
+        }
+        // And a late retry after all of them.
+        let (_, late) = send(&app, &xml, Mode::Plain).await;
+        assert!(content(&late).contains(&code));
+        assert_eq!(works(&app).await.len(), 1);
+    }
+);
+
+db_test!(
+    a_restart_between_retries_still_makes_one_work,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let xml = text("oRestart", 7001, now(), "网言网语 重启也不重复");
+        let (_, first) = send(&app, &xml, Mode::Plain).await;
+        let restarted = app.another(&[]).await;
+        drop(app);
+        let (_, second) = send(&restarted, &xml, Mode::Plain).await;
+        assert_eq!(content(&first), content(&second));
+        assert_eq!(works(&restarted).await.len(), 1);
+    }
+);
+
+db_test!(
+    two_instances_on_one_database_make_one_work,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let other = app.another(&[]).await;
+        let xml = text("oTwo", 8001, now(), "网言网语 两个实例一个作品");
+        let (a, b, c, d) = tokio::join!(
+            send(&app, &xml, Mode::Plain),
+            send(&other, &xml, Mode::Plain),
+            send(&app, &xml, Mode::Plain),
+            send(&other, &xml, Mode::Plain)
+        );
+        assert_eq!(works(&app).await.len(), 1);
+        let replies: Vec<String> = [a, b, c, d]
+            .into_iter()
+            .map(|(_, body)| content(&body))
+            .collect();
+        assert!(replies.windows(2).all(|w| w[0] == w[1]), "{replies:?}");
+    }
+);
+
+db_test!(
+    a_media_check_result_flips_the_right_work_and_only_it,
+    |app| async move {
+        use sea_orm::{ActiveModelTrait, Set};
+        app.set_phase(Some("open")).await;
+        // Two photo stories by a person known to the mini program, so their works are checked.
+        for (openid, base) in [("oCheckA", 9100), ("oCheckB", 9200)] {
+            send(&app, &image(openid, base, now(), "M"), Mode::Plain).await;
+            let person = person::Entity::find()
+                .filter(person::Column::MpOpenid.eq(openid))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut linked: person::ActiveModel = person.into();
+            linked.miniapp_openid = Set(Some(format!("mini-{openid}")));
+            linked.update(&app.db).await.unwrap();
+            send(
+                &app,
+                &text(openid, base + 1, now(), "画面故事 班组风采"),
+                Mode::Plain,
+            )
+            .await;
+        }
+        let stored = works(&app).await;
+        assert_eq!(stored.len(), 2);
+        for (i, work) in stored.iter().enumerate() {
+            assert_eq!(work.status, "checking");
+            // What the moderation job records: the text verdict and the media check's trace id.
+            let mut changes: work::ActiveModel = work.clone().into();
+            changes.text_suggest = Set(Some("pass".to_owned()));
+            changes.update(&app.db).await.unwrap();
+            let medium = entity::work_media::Entity::find()
+                .filter(entity::work_media::Column::WorkId.eq(work.id))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut changes: entity::work_media::ActiveModel = medium.into();
+            changes.check_trace_id = Set(Some(format!("trace-{i}")));
+            changes.update(&app.db).await.unwrap();
+        }
+        let verdict = |trace: &str, suggest: &str| {
+            format!(
+                r#"<xml><ToUserName><![CDATA[gh_mini]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_media_check]]></Event><appid><![CDATA[{}]]></appid><trace_id><![CDATA[{trace}]]></trace_id><version>2</version><result><suggest><![CDATA[{suggest}]]></suggest><label>20002</label></result><errcode>0</errcode><errmsg><![CDATA[ok]]></errmsg></xml>"#,
+                now(),
+                push::MINIAPP_APPID
+            )
+        };
+        let (status, body) = push::send_to(
+            &app,
+            "/wechat/miniapp/callback",
+            &verdict("trace-1", "risky"),
+            Mode::Plain,
+            push::MINIAPP_APPID,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "success"));
+        let after = works(&app).await;
+        assert_eq!(after[0].status, "checking", "the other work is untouched");
+        assert_eq!(after[1].status, "rejected");
+        assert!(after[1].moderation_note.is_some());
+        push::send_to(
+            &app,
+            "/wechat/miniapp/callback",
+            &verdict("trace-0", "pass"),
+            Mode::Plain,
+            push::MINIAPP_APPID,
+        )
+        .await;
+        assert_eq!(
+            works(&app).await[0].status,
+            "pending_review",
+            "auto_approve is off in the shipped campaign"
+        );
+    }
+);
+
+async fn slow_database_does_not_delay_the_reply(backend: Backend) {
+    // SQLite only: a test can hold its write lock to make the database slow on purpose.
+    if backend != Backend::Sqlite {
+        return;
+    }
+    let Some(app) = spawn_app_with(backend, &[("callback_budget_ms", 300.into())]).await else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    let url = app.database_url.clone();
+    let (locked, release) = (
+        tokio::sync::oneshot::channel::<()>(),
+        tokio::sync::oneshot::channel::<()>(),
+    );
+    let (locked_tx, locked_rx) = locked;
+    let (release_tx, release_rx) = release;
+    let holder = tokio::spawn(async move {
+        use sea_orm::{ConnectionTrait, Database};
+        let conn = Database::connect(&url).await.unwrap();
+        conn.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.await;
+        conn.execute_unprepared("COMMIT").await.unwrap();
+    });
+    locked_rx.await.unwrap();
+    let started = std::time::Instant::now();
+    let (status, body) = send(
+        &app,
+        &text("oSlow", 9901, now(), "网言网语 慢也要及时回复"),
+        Mode::Plain,
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_eq!((status, body.as_str()), (200, "success"));
+    assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+    release_tx.send(()).unwrap();
+    holder.await.unwrap();
+    // The work is still made, once, and its reply goes out later by customer-service message.
+    for _ in 0..100 {
+        if wangju::repo::jobs::count(&app.db, "send_chat_text", "queued")
+            .await
+            .unwrap()
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(works(&app).await.len(), 1);
+    assert_eq!(
+        wangju::repo::jobs::count(&app.db, "send_chat_text", "queued")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_database_does_not_delay_the_reply_beyond_the_budget() {
+    slow_database_does_not_delay_the_reply(Backend::Sqlite).await;
+}
