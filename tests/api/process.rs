@@ -15,6 +15,8 @@ pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub base: String,
+    /// Its SQLite database.
+    pub database_url: String,
     lines: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
@@ -78,6 +80,7 @@ impl ServerProcess {
         Self {
             child,
             base: format!("http://{addr}"),
+            database_url: db,
             lines,
             _dir: dir,
         }
@@ -195,4 +198,51 @@ async fn no_secret_value_appears_in_logs_at_any_level() {
         !output.contains(&issued),
         "an issued token leaked into the logs"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_request_lets_it_finish() {
+    use sea_orm::{ConnectionTrait, Database, EntityTrait};
+
+    crate::helpers::init();
+    let server = ServerProcess::start(&[("WANGJU_ADMIN_TOKEN", "admin-sigterm-test")]);
+    let client = reqwest::Client::new();
+    let res = client
+        .put(format!("{}/api/v1/admin/campaign/phase", server.base))
+        .bearer_auth("admin-sigterm-test")
+        .json(&serde_json::json!({"phase": "open"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Hold SQLite's write lock so that the submission below is in flight for a while.
+    let blocker = Database::connect(&server.database_url).await.unwrap();
+    blocker.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+    let xml = crate::push::text(
+        "oSigterm",
+        4242,
+        chrono::Utc::now().timestamp(),
+        "网言网语 停机也要答完",
+    );
+    let (query, body) = crate::push::wrap(&xml, crate::push::Mode::Plain, crate::push::MP_APPID);
+    let url = format!("{}/wechat/callback", server.base);
+    let in_flight =
+        tokio::spawn(async move { client.post(url).query(&query).body(body).send().await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    blocker.execute_unprepared("COMMIT").await.unwrap();
+
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request got its answer");
+    assert_eq!(res.status(), 200);
+    let reply = res.text().await.unwrap();
+    assert!(crate::push::content(&reply).contains("编号 WY-"), "{reply}");
+    let (clean, output) = server.wait();
+    assert!(clean, "clean exit after draining: {output}");
+    let works = entity::work::Entity::find().all(&blocker).await.unwrap();
+    assert_eq!(works.len(), 1);
 }
