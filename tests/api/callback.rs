@@ -561,3 +561,50 @@ async fn slow_database_does_not_delay_the_reply(backend: Backend) {
 async fn a_slow_database_does_not_delay_the_reply_beyond_the_budget() {
     slow_database_does_not_delay_the_reply(Backend::Sqlite).await;
 }
+
+async fn replay_window(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &[("callback_replay_window_s", 300.into())]).await
+    else {
+        return;
+    };
+    let xml = text("oReplay", 1, now(), "投票");
+    let (query, body) = push::wrap_at(&xml, Mode::Plain, push::MP_APPID, now() - 3600);
+    let res = app
+        .client
+        .post(app.url("/wechat/callback"))
+        .query(&query)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "an hour-old push is refused");
+    let (status, _) = send(&app, &xml, Mode::Plain).await;
+    assert_eq!(status, 200, "a fresh one is answered");
+}
+
+#[tokio::test]
+async fn the_replay_window_refuses_old_timestamps_on_sqlite() {
+    replay_window(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_replay_window_refuses_old_timestamps_on_postgres() {
+    replay_window(Backend::Postgres).await;
+}
+
+db_test!(
+    an_oversized_push_gets_413_and_nothing_is_stored,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let huge = text(
+            "oHuge",
+            1,
+            now(),
+            &format!("网言网语 {}", "长".repeat(100_000)),
+        );
+        let (status, body) = send(&app, &huge, Mode::Plain).await;
+        assert_eq!(status, 413, "{body}");
+        assert!(works(&app).await.is_empty());
+        assert_eq!(receipts(&app).await, 0);
+    }
+);

@@ -8,6 +8,7 @@ mod helpers;
 mod admin_tokens;
 mod callback;
 mod health;
+mod interop;
 mod migrations;
 mod process;
 mod push;

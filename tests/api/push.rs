@@ -66,7 +66,17 @@ fn crypt(appid: &str) -> MessageCrypt {
 
 /// The query and body WeChat would send for `xml` in `mode`.
 pub fn wrap(xml: &str, mode: Mode, appid: &str) -> (Vec<(String, String)>, String) {
-    let timestamp = chrono::Utc::now().timestamp().to_string();
+    wrap_at(xml, mode, appid, chrono::Utc::now().timestamp())
+}
+
+/// As [`wrap`], signed with the given timestamp.
+pub fn wrap_at(
+    xml: &str,
+    mode: Mode,
+    appid: &str,
+    timestamp: i64,
+) -> (Vec<(String, String)>, String) {
+    let timestamp = timestamp.to_string();
     let nonce = "1357924680".to_owned();
     let signature = signature::sign(&[TOKEN, &timestamp, &nonce]);
     let mut query = vec![
