@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_admin_tokens;
+mod m20261127_000010_create_wechat_tokens;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_admin_tokens::Migration)]
+        vec![
+            Box::new(m20261127_000001_create_admin_tokens::Migration),
+            Box::new(m20261127_000010_create_wechat_tokens::Migration),
+        ]
     }
 }
