@@ -60,6 +60,8 @@ struct RawSettings {
     campaign: Option<String>,
     wechat_mode: Option<String>,
     wechat_api_base: Option<String>,
+    wechat_connect_timeout_ms: Option<u64>,
+    wechat_read_timeout_ms: Option<u64>,
     mp_appid: Option<String>,
     mp_secret: Option<SecretString>,
     mp_token: Option<SecretString>,
@@ -139,6 +141,10 @@ pub struct WechatSettings {
     pub mode: WechatMode,
     /// Base URL of the WeChat API (live mode).
     pub api_base: url::Url,
+    /// Time allowed to connect to the WeChat API.
+    pub connect_timeout: Duration,
+    /// Longest silence while waiting for a WeChat API answer.
+    pub read_timeout: Duration,
     /// Official account (公众号) credentials.
     pub mp: AppCredentials,
     /// Mini program (小程序) credentials.
@@ -387,6 +393,19 @@ impl Settings {
             wechat: WechatSettings {
                 mode,
                 api_base,
+                connect_timeout: Duration::from_millis(positive(
+                    raw.wechat_connect_timeout_ms,
+                    3_000,
+                    (
+                        "wechat_connect_timeout_ms",
+                        "WANGJU_WECHAT_CONNECT_TIMEOUT_MS",
+                    ),
+                )?),
+                read_timeout: Duration::from_millis(positive(
+                    raw.wechat_read_timeout_ms,
+                    10_000,
+                    ("wechat_read_timeout_ms", "WANGJU_WECHAT_READ_TIMEOUT_MS"),
+                )?),
                 mp,
                 miniapp,
                 callback: CallbackSettings {
