@@ -579,6 +579,24 @@ mod tests {
     }
 
     #[test]
+    fn wechat_timeouts_are_read_and_zero_is_refused() {
+        let settings = Settings::from_figment(
+            Figment::new().merge(Serialized::default("wechat_read_timeout_ms", 1500)),
+        )
+        .expect("valid");
+        assert_eq!(settings.wechat.read_timeout, Duration::from_millis(1500));
+        assert_eq!(settings.wechat.connect_timeout, Duration::from_secs(3));
+        let err = Settings::from_figment(
+            Figment::new().merge(Serialized::default("wechat_connect_timeout_ms", 0)),
+        )
+        .expect_err("must fail");
+        assert!(
+            err.to_string().contains("WANGJU_WECHAT_CONNECT_TIMEOUT_MS"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn an_unknown_key_is_refused_by_name() {
         let err = with(&[("lisen", "127.0.0.1:1")]).expect_err("must fail");
         assert!(err.to_string().contains("lisen"), "{err}");

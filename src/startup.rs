@@ -21,7 +21,7 @@ use crate::{
     service::admin_tokens,
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     wechat::{
-        client::{self, ClientConfig, Credentials, WechatClient},
+        client::{self, ClientConfig, Credentials, MemoryTokenStore, WechatClient},
         sandbox::{Sandbox, SandboxConfig},
     },
 };
@@ -135,7 +135,7 @@ impl Application {
     }
 }
 
-/// Builds the WeChat client for the configured mode; tokens are shared through the database.
+/// Builds the WeChat client for the configured mode; live tokens are shared through the database.
 fn build_wechat(
     settings: &WechatSettings,
     db: &DatabaseConnection,
@@ -149,16 +149,19 @@ fn build_wechat(
     config.timeouts.connect = settings.connect_timeout;
     config.timeouts.read = settings.read_timeout;
     config.timeouts.total = settings.connect_timeout + settings.read_timeout;
-    let store = Arc::new(DbTokenStore::new(db.clone()));
     let registry = metrics.registry();
     match settings.mode {
         WechatMode::Live => {
             tracing::info!(wechat.api_base = %settings.api_base, "WeChat client: live");
+            let store = Arc::new(DbTokenStore::new(db.clone()));
             WechatClient::http(config, &settings.api_base, store, registry)
         }
         WechatMode::Sandbox => {
             tracing::info!("WeChat client: sandbox simulator (no calls leave this process)");
             let sandbox = Sandbox::new(SandboxConfig::new(settings.miniapp.appid.clone()));
+            // Sandbox tokens stay in memory: a database later switched to live mode must not
+            // hold a simulator token under a real appid.
+            let store = Arc::new(MemoryTokenStore::default());
             WechatClient::sandbox(config, Arc::new(sandbox), store, registry)
         }
     }

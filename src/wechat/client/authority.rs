@@ -25,7 +25,8 @@ use super::{
 pub struct TokenPolicy {
     /// Refresh when less than this is left (capped at half the token's lifetime).
     pub refresh_margin: Duration,
-    /// How long a refresher holds the lease; a crashed holder blocks others this long.
+    /// How long a refresher holds the lease; a crashed holder blocks others this long, and an
+    /// overrun only costs a second stable_token call, which invalidates nothing.
     pub lease_ttl: Duration,
     /// Pause between re-reads of the store while another instance refreshes.
     pub lease_poll: Duration,
