@@ -14,7 +14,8 @@ use wangju::{
     settings::DatabaseSettings,
     wechat::client::{
         App, ClientConfig, Credentials, CustomMessage, ErrorClass, FieldValue, Media, MsgSecCheck,
-        RetryPolicy, SubscribeMessage, Suggest, Timeouts, WechatClient, WechatError,
+        RetryPolicy, RiskRankQuery, SubscribeMessage, Suggest, Timeouts, WechatClient, WechatError,
+        WxaCode,
     },
 };
 
@@ -381,6 +382,19 @@ wechat_test!(media_get_returns_bytes_or_a_typed_error, |ctx| async move {
     let err = client.media_get("missing-media").await.unwrap_err();
     assert_eq!(err.errcode(), Some(40007));
     assert_eq!(err.class(), ErrorClass::Permanent);
+    let code = WxaCode {
+        scene: "w=42".into(),
+        page: Some("pages/work/index".into()),
+        ..WxaCode::default()
+    };
+    let image = client.wxacode_unlimited(&code).await.unwrap();
+    assert!(image.bytes.starts_with(b"\x89PNG"));
+    let bad_page = WxaCode {
+        page: Some("/pages/work/index".into()),
+        ..code
+    };
+    let err = client.wxacode_unlimited(&bad_page).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(41030));
     assert_eq!(
         ctx.fake.calls(MEDIA_GET)[0].param("media_id").as_deref(),
         Some("MEDIA_1")
@@ -409,6 +423,24 @@ wechat_test!(
             .map(|c| c.json()["appid"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(appids, [FAKE_MINIAPP_APPID, FAKE_MP_APPID]);
+        client
+            .menu_create(
+                &serde_json::json!({"button": [{"type": "click", "name": "投票", "key": "vote"}]}),
+            )
+            .await
+            .unwrap();
+        let rank = client
+            .user_risk_rank(&RiskRankQuery {
+                openid: "o_user".into(),
+                scene: 1,
+                client_ip: "203.0.113.5".into(),
+                mobile_no: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(rank.risk_rank, 0);
+        let checks = ctx.fake.calls("/wxa/getuserriskrank");
+        assert_eq!(checks[0].json()["appid"], FAKE_MINIAPP_APPID);
     }
 );
 

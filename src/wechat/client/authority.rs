@@ -309,3 +309,68 @@ impl TokenAuthority {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::wechat::{
+        client::{ClientConfig, Credentials, MemoryTokenStore, WechatClient},
+        sandbox::{Sandbox, SandboxConfig},
+    };
+
+    fn sandbox_client(store: Arc<MemoryTokenStore>) -> WechatClient {
+        let credentials = |appid: &str| Credentials {
+            appid: appid.to_owned(),
+            secret: SecretString::from("s"),
+        };
+        let config = ClientConfig::new(credentials("wxmp"), credentials("wxapp"));
+        let sandbox = Arc::new(Sandbox::new(SandboxConfig::new("wxapp")));
+        WechatClient::sandbox(config, sandbox, store, &prometheus::Registry::new()).unwrap()
+    }
+
+    async fn seed(store: &MemoryTokenStore, token: &str, left: TimeDelta) {
+        let now = Utc::now();
+        let stored = StoredToken {
+            access_token: AccessToken::new(token),
+            expires_at: now + left,
+            updated_at: now + left - TimeDelta::hours(2),
+        };
+        store.store("wxmp", &stored).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stored_token_with_time_left_is_reused() {
+        let store = Arc::new(MemoryTokenStore::default());
+        seed(&store, "shared-token", TimeDelta::minutes(30)).await;
+        let client = sandbox_client(store);
+        assert_eq!(
+            client.access_token(App::Mp).await.unwrap().expose(),
+            "shared-token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stored_token_about_to_expire_is_refreshed_ahead_of_time() {
+        let store = Arc::new(MemoryTokenStore::default());
+        seed(&store, "old-token", TimeDelta::minutes(4)).await;
+        let client = sandbox_client(store.clone());
+        let token = client.access_token(App::Mp).await.unwrap();
+        assert!(token.expose().starts_with("sbx_at_"));
+        // The new token is shared for the other instances.
+        let stored = store.load("wxmp").await.unwrap().unwrap();
+        assert_eq!(stored.access_token, token);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_not_taken_back_from_the_store() {
+        let store = Arc::new(MemoryTokenStore::default());
+        seed(&store, "refused-token", TimeDelta::minutes(30)).await;
+        let client = sandbox_client(store);
+        let authority = client.authority(App::Mp);
+        let first = authority.token().await.unwrap();
+        let second = authority.token_after_rejection(&first).await.unwrap();
+        assert_ne!(first, second);
+    }
+}
