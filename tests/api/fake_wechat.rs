@@ -27,12 +27,17 @@ pub const FAKE_MINIAPP_APPID: &str = "wxfakeminiapp01";
 /// The fake's official-account appid.
 pub const FAKE_MP_APPID: &str = "wxfakemp0000001";
 
-/// Paths, as WeChat names them.
+/// The token endpoint (answers `fake-token-1`, `fake-token-2`, ... in call order).
 pub const STABLE_TOKEN: &str = "/cgi-bin/stable_token";
+/// Mini-program login.
 pub const JSCODE2SESSION: &str = "/sns/jscode2session";
+/// Text content check.
 pub const MSG_SEC_CHECK: &str = "/wxa/msg_sec_check";
+/// Mini-program subscribe message.
 pub const SUBSCRIBE_SEND: &str = "/cgi-bin/message/subscribe/send";
+/// Customer-service message.
 pub const CUSTOM_SEND: &str = "/cgi-bin/message/custom/send";
+/// Temporary media download.
 pub const MEDIA_GET: &str = "/cgi-bin/media/get";
 
 /// One recorded request.
