@@ -75,6 +75,17 @@ impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     }
 }
 
+impl From<crate::wechat::client::WechatError> for AppError {
+    /// Transient, token and quota failures are worth retrying later; the rest are WeChat's
+    /// final word. Services map the errcodes they expect (40029, 43101, ...) before this.
+    fn from(err: crate::wechat::client::WechatError) -> Self {
+        match err.class() {
+            crate::wechat::client::ErrorClass::Permanent => Self::Wechat(err.to_string()),
+            _ => Self::Unavailable(err.to_string()),
+        }
+    }
+}
+
 impl AppError {
     /// The contract's snake_case code for this error.
     pub fn code(&self) -> &'static str {

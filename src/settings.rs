@@ -62,6 +62,8 @@ struct RawSettings {
     photo_draft_ttl_s: Option<u64>,
     wechat_mode: Option<String>,
     wechat_api_base: Option<String>,
+    wechat_connect_timeout_ms: Option<u64>,
+    wechat_read_timeout_ms: Option<u64>,
     mp_appid: Option<String>,
     mp_secret: Option<SecretString>,
     mp_token: Option<SecretString>,
@@ -141,6 +143,10 @@ pub struct WechatSettings {
     pub mode: WechatMode,
     /// Base URL of the WeChat API (live mode).
     pub api_base: url::Url,
+    /// Time allowed to connect to the WeChat API.
+    pub connect_timeout: Duration,
+    /// Longest silence while waiting for a WeChat API answer.
+    pub read_timeout: Duration,
     /// Official account (公众号) credentials.
     pub mp: AppCredentials,
     /// Mini program (小程序) credentials.
@@ -402,6 +408,19 @@ impl Settings {
             wechat: WechatSettings {
                 mode,
                 api_base,
+                connect_timeout: Duration::from_millis(positive(
+                    raw.wechat_connect_timeout_ms,
+                    3_000,
+                    (
+                        "wechat_connect_timeout_ms",
+                        "WANGJU_WECHAT_CONNECT_TIMEOUT_MS",
+                    ),
+                )?),
+                read_timeout: Duration::from_millis(positive(
+                    raw.wechat_read_timeout_ms,
+                    10_000,
+                    ("wechat_read_timeout_ms", "WANGJU_WECHAT_READ_TIMEOUT_MS"),
+                )?),
                 mp,
                 miniapp,
                 callback: CallbackSettings {
@@ -572,6 +591,24 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("very-secret-value-123"));
         assert!(!debug.contains(SANDBOX_MP_TOKEN));
+    }
+
+    #[test]
+    fn wechat_timeouts_are_read_and_zero_is_refused() {
+        let settings = Settings::from_figment(
+            Figment::new().merge(Serialized::default("wechat_read_timeout_ms", 1500)),
+        )
+        .expect("valid");
+        assert_eq!(settings.wechat.read_timeout, Duration::from_millis(1500));
+        assert_eq!(settings.wechat.connect_timeout, Duration::from_secs(3));
+        let err = Settings::from_figment(
+            Figment::new().merge(Serialized::default("wechat_connect_timeout_ms", 0)),
+        )
+        .expect_err("must fail");
+        assert!(
+            err.to_string().contains("WANGJU_WECHAT_CONNECT_TIMEOUT_MS"),
+            "{err}"
+        );
     }
 
     #[test]

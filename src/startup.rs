@@ -14,7 +14,7 @@ use crate::{
     db::{self, DbSetupError},
     error::AppError,
     metrics::Metrics,
-    repo,
+    repo::{self, wechat_tokens::DbTokenStore},
     routes::{
         self,
         observe::{BodyLimits, Observe},
@@ -24,7 +24,11 @@ use crate::{
         callback::{PushDeps, PushEndpoint},
         campaign::PhaseClock,
     },
-    settings::Settings,
+    settings::{AppCredentials, Settings, WechatMode, WechatSettings},
+    wechat::{
+        client::{self, ClientConfig, Credentials, MemoryTokenStore, WechatClient},
+        sandbox::{Sandbox, SandboxConfig},
+    },
 };
 
 /// Largest accepted WeChat push: messages are small, encrypted ones about 3x larger.
@@ -45,6 +49,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Metrics registry.
     pub metrics: Metrics,
+    /// The one WeChat API client (live, or the sandbox simulator).
+    pub wechat: WechatClient,
 }
 
 /// Why the application could not start.
@@ -68,6 +74,9 @@ pub enum StartupError {
     /// Metrics registry.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The WeChat client could not be built.
+    #[error(transparent)]
+    Wechat(#[from] client::BuildError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -104,6 +113,7 @@ impl Application {
         }
         let phase = PhaseClock::new(campaign.clone());
         let metrics = Metrics::new()?;
+        let wechat = build_wechat(&settings.wechat, &db, &metrics)?;
         let addr = settings.http.listen;
         let acceptor = TcpListener::bind(addr)
             .into_acceptor()
@@ -130,6 +140,7 @@ impl Application {
                 db,
                 settings: Arc::new(settings),
                 metrics,
+                wechat,
             },
         })
     }
@@ -160,6 +171,38 @@ impl Application {
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await
+    }
+}
+
+/// Builds the WeChat client for the configured mode; live tokens are shared through the database.
+fn build_wechat(
+    settings: &WechatSettings,
+    db: &DatabaseConnection,
+    metrics: &Metrics,
+) -> Result<WechatClient, client::BuildError> {
+    let credentials = |app: &AppCredentials| Credentials {
+        appid: app.appid.clone(),
+        secret: app.secret.clone(),
+    };
+    let mut config = ClientConfig::new(credentials(&settings.mp), credentials(&settings.miniapp));
+    config.timeouts.connect = settings.connect_timeout;
+    config.timeouts.read = settings.read_timeout;
+    config.timeouts.total = settings.connect_timeout + settings.read_timeout;
+    let registry = metrics.registry();
+    match settings.mode {
+        WechatMode::Live => {
+            tracing::info!(wechat.api_base = %settings.api_base, "WeChat client: live");
+            let store = Arc::new(DbTokenStore::new(db.clone()));
+            WechatClient::http(config, &settings.api_base, store, registry)
+        }
+        WechatMode::Sandbox => {
+            tracing::info!("WeChat client: sandbox simulator (no calls leave this process)");
+            let sandbox = Sandbox::new(SandboxConfig::new(settings.miniapp.appid.clone()));
+            // Sandbox tokens stay in memory: a database later switched to live mode must not
+            // hold a simulator token under a real appid.
+            let store = Arc::new(MemoryTokenStore::default());
+            WechatClient::sandbox(config, Arc::new(sandbox), store, registry)
+        }
     }
 }
 

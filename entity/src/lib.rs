@@ -9,5 +9,6 @@ pub mod photo_draft;
 pub mod photo_draft_item;
 pub mod unit;
 pub mod upload;
+pub mod wechat_token;
 pub mod work;
 pub mod work_media;

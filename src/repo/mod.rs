@@ -8,6 +8,7 @@ pub mod people;
 pub mod receipts;
 pub mod units;
 pub mod uploads;
+pub mod wechat_tokens;
 pub mod works;
 
 use sea_orm::{DbErr, TryInsertResult};

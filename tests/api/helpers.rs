@@ -6,7 +6,9 @@ use std::sync::{Arc, Once};
 use figment::{Figment, providers::Serialized};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Map, Value};
-use wangju::{settings::Settings, startup::Application};
+use wangju::{settings::Settings, startup::Application, wechat::client::WechatClient};
+
+use crate::fake_wechat::{FAKE_MINIAPP_APPID, FAKE_MP_APPID, FakeWechat};
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The bootstrap admin token.
     pub admin_token: String,
+    /// The app's own WeChat client (sandbox, or live against a fake).
+    pub wechat: WechatClient,
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
     guard: Arc<DatabaseGuard>,
@@ -217,6 +221,7 @@ async fn start(
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.local_addr();
     let db = app.state().db.clone();
+    let wechat = app.state().wechat.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -227,10 +232,30 @@ async fn start(
         client: reqwest::Client::new(),
         database_url,
         admin_token: ADMIN_TOKEN.to_owned(),
+        wechat,
         _stop: stop,
         guard,
         backend,
     }
+}
+
+/// Spawns the app in live WeChat mode against a fresh fake WeChat (short read timeout).
+pub async fn spawn_app_with_fake_wechat(backend: Backend) -> Option<(TestApp, FakeWechat)> {
+    let fake = FakeWechat::start().await;
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("wechat_mode", "live".into()),
+            ("wechat_api_base", fake.base.clone().into()),
+            ("wechat_read_timeout_ms", 2_000.into()),
+            ("mp_appid", FAKE_MP_APPID.into()),
+            ("mp_secret", "fake-mp-secret".into()),
+            ("miniapp_appid", FAKE_MINIAPP_APPID.into()),
+            ("miniapp_secret", "fake-miniapp-secret".into()),
+        ],
+    )
+    .await?;
+    Some((app, fake))
 }
 
 /// Defines one test per backend: `db_test!(name, |app| async move { ... })` makes `name::sqlite`

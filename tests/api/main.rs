@@ -3,6 +3,7 @@
 // A failed unwrap is a failed test: that is what tests are for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fake_wechat;
 mod helpers;
 
 mod admin_tokens;
@@ -12,3 +13,4 @@ mod interop;
 mod migrations;
 mod process;
 mod push;
+mod wechat_client;
