@@ -12,5 +12,6 @@ pub mod routes;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 pub mod wechat;

@@ -81,6 +81,7 @@ struct RawSettings {
     max_upload_bytes: Option<u64>,
     callback_budget_ms: Option<u64>,
     callback_replay_window_s: Option<u64>,
+    job_poll_ms: Option<u64>,
     shutdown_grace_s: Option<u64>,
     db_max_connections: Option<u32>,
 }
@@ -170,7 +171,8 @@ pub struct HttpSettings {
     /// Address to bind.
     pub listen: SocketAddr,
     /// Public base URL of this server (media URLs handed to WeChat).
-    pub public_url: url::Url,
+    /// `None`: `http://<the bound address>`, known once the listener is bound.
+    pub public_url: Option<url::Url>,
     /// Largest accepted request body, uploads excepted.
     pub max_body_bytes: u64,
     /// Largest accepted upload.
@@ -200,6 +202,8 @@ pub struct Settings {
     pub wechat: WechatSettings,
     /// Bootstrap admin bearer token.
     pub admin_token: Option<SecretString>,
+    /// How often the job worker looks for due jobs.
+    pub job_poll: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// tracing filter directives.
@@ -264,12 +268,10 @@ impl Settings {
                 format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
             )
         })?;
-        let public_url = parse_url(
-            raw.public_url
-                .unwrap_or_else(|| format!("http://{listen_text}")),
-            "public_url",
-            "WANGJU_PUBLIC_URL",
-        )?;
+        let public_url = raw
+            .public_url
+            .map(|url| parse_url(url, "public_url", "WANGJU_PUBLIC_URL"))
+            .transpose()?;
         let api_base = parse_url(
             raw.wechat_api_base
                 .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
@@ -432,6 +434,11 @@ impl Settings {
                 },
             },
             admin_token: raw.admin_token.filter(|t| !t.expose_secret().is_empty()),
+            job_poll: Duration::from_millis(positive(
+                raw.job_poll_ms,
+                1000,
+                ("job_poll_ms", "WANGJU_JOB_POLL_MS"),
+            )?),
             log_format,
             log_filter: raw
                 .log_filter
@@ -558,7 +565,7 @@ mod tests {
                 .expose_secret()
                 .starts_with("sqlite://data/")
         );
-        assert_eq!(settings.http.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(settings.http.public_url, None);
     }
 
     #[test]

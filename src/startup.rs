@@ -13,6 +13,7 @@ use crate::{
     campaign::{Campaign, replies::Replies},
     db::{self, DbSetupError},
     error::AppError,
+    jobs::worker::{JobDeps, run_worker},
     metrics::Metrics,
     repo::{self, wechat_tokens::DbTokenStore},
     routes::{
@@ -25,6 +26,7 @@ use crate::{
         campaign::PhaseClock,
     },
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
+    storage::MediaStore,
     wechat::{
         client::{self, ClientConfig, Credentials, MemoryTokenStore, WechatClient},
         sandbox::{Sandbox, SandboxConfig},
@@ -45,6 +47,8 @@ pub struct AppState {
     pub phase: PhaseClock,
     /// The WeChat push endpoint.
     pub push: PushDeps,
+    /// Media storage.
+    pub store: MediaStore,
     /// Validated settings.
     pub settings: Arc<Settings>,
     /// Metrics registry.
@@ -68,6 +72,9 @@ pub enum StartupError {
     /// The replies file.
     #[error(transparent)]
     Replies(#[from] crate::campaign::replies::RepliesError),
+    /// Media storage.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     /// A WeChat key.
     #[error(transparent)]
     Key(#[from] crate::service::callback::KeyError),
@@ -124,10 +131,17 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(addr);
+        let public_url = match &settings.http.public_url {
+            Some(url) => url.clone(),
+            None => url::Url::parse(&format!("http://{local_addr}"))
+                .map_err(|e| StartupError::Bootstrap(AppError::Internal(e.to_string())))?,
+        };
+        let store = MediaStore::open(&settings.storage, &public_url)?;
         Ok(Self {
             acceptor,
             local_addr,
             state: AppState {
+                store,
                 push: PushDeps {
                     db: db.clone(),
                     campaign: campaign.clone(),
@@ -167,10 +181,25 @@ impl Application {
         let endpoint = routes::build(self.state.clone())
             .into_endpoint()
             .with(Observe::new(self.state.metrics.clone(), limits));
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(run_worker(
+            JobDeps {
+                db: self.state.db.clone(),
+                wechat: self.state.wechat.clone(),
+                store: self.state.store.clone(),
+                campaign: self.state.campaign.clone(),
+            },
+            self.state.settings.job_poll,
+            jobs_stopped,
+        ));
         tracing::info!(addr = %self.local_addr, "listening");
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
-            .await
+            .await;
+        // The worker finishes the job in hand; unfinished jobs wait in the table for the next start.
+        let _ = stop_jobs.send(true);
+        let _ = worker.await;
+        served
     }
 }
 

@@ -1,5 +1,7 @@
 //! Background work: what can be queued, and the worker that runs it.
 
+pub mod worker;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,11 @@ pub enum Job {
         /// The work.
         work_id: i64,
     },
+    /// Hand a work still waiting for WeChat's media verdict to a person.
+    ModerationTimeout {
+        /// The work.
+        work_id: i64,
+    },
     /// Send a text to a follower by customer-service message (a reply that came late).
     SendChatText {
         /// Official-account openid.
@@ -35,6 +42,7 @@ impl Job {
         match self {
             Self::FetchWechatMedia { .. } => "fetch_wechat_media",
             Self::ModerateWork { .. } => "moderate_work",
+            Self::ModerationTimeout { .. } => "moderation_timeout",
             Self::SendChatText { .. } => "send_chat_text",
         }
     }
@@ -45,8 +53,18 @@ impl Job {
         db: &impl ConnectionTrait,
         now: DateTime<Utc>,
     ) -> Result<i64, DbErr> {
+        self.enqueue_at(db, now, now).await
+    }
+
+    /// Queues the job in the caller's transaction, to run at `run_at`.
+    pub async fn enqueue_at(
+        &self,
+        db: &impl ConnectionTrait,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, DbErr> {
         let payload =
             serde_json::to_string(self).map_err(|e| DbErr::Custom(format!("job payload: {e}")))?;
-        repo::jobs::enqueue(db, self.kind(), &payload, now, now).await
+        repo::jobs::enqueue(db, self.kind(), &payload, run_at, now).await
     }
 }

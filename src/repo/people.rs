@@ -52,3 +52,8 @@ pub async fn update(
 ) -> Result<person::Model, DbErr> {
     changes.update(db).await
 }
+
+/// One person.
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find_by_id(id).one(db).await
+}

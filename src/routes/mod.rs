@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod callback;
 pub mod health;
+pub mod media;
 pub mod observe;
 
 use poem::{EndpointExt, IntoEndpoint, Route, get};
@@ -33,6 +34,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
     let spec = api.spec_endpoint();
     Route::new()
         .at("/metrics", get(health::metrics))
+        .at("/media/*key", get(media::get))
         .at(
             "/wechat/callback",
             get(callback::verify).post(callback::official_account),

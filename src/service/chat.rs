@@ -16,13 +16,15 @@ use crate::{
     },
     domain::{
         chat::{TextCommand, parse_text, unit_scene},
-        moderation::{RISKY_REASON, Verdict, next_status},
         work::{Channel, Medium, Submission, WorkStatus},
     },
     error::AppError,
     jobs::Job,
     repo,
-    service::works::{self, NewSubmission, SubmitError},
+    service::{
+        moderation,
+        works::{self, NewSubmission, SubmitError},
+    },
     wechat::{
         inbound::{Event, Inbound, InboundKind},
         reply::Reply,
@@ -194,7 +196,14 @@ pub async fn act(
         InboundKind::Event(Event::WxaMediaCheck {
             trace_id, suggest, ..
         }) => {
-            media_checked(db, ctx, trace_id, suggest.as_deref()).await?;
+            moderation::media_checked(
+                db,
+                ctx.campaign.auto_approve,
+                trace_id,
+                suggest.as_deref(),
+                ctx.now,
+            )
+            .await?;
             Ok(None)
         }
         _ => Ok(None),
@@ -453,60 +462,5 @@ async fn unsubscribe(
         changes.updated_at = Set(now);
         repo::people::update(db, changes).await?;
     }
-    Ok(())
-}
-
-/// Applies an asynchronous media-check verdict to the work it belongs to, and only to it.
-pub async fn media_checked(
-    db: &impl ConnectionTrait,
-    ctx: &ChatContext<'_>,
-    trace_id: &str,
-    suggest: Option<&str>,
-) -> Result<(), AppError> {
-    let Some(medium) = repo::works::medium_by_trace_id(db, trace_id).await? else {
-        tracing::warn!(trace_id, "media check result for an unknown trace id");
-        return Ok(());
-    };
-    let Some(verdict) = suggest.and_then(Verdict::parse) else {
-        tracing::warn!(trace_id, ?suggest, "media check without a usable verdict");
-        return Ok(());
-    };
-    let work_id = medium.work_id;
-    let mut changes: entity::work_media::ActiveModel = medium.into();
-    changes.check_suggest = Set(Some(verdict.as_str().to_owned()));
-    repo::works::update_medium(db, changes).await?;
-    reconsider(db, ctx.campaign.auto_approve, work_id, ctx.now).await
-}
-
-/// Moves a work out of `checking` once its verdicts allow it.
-pub async fn reconsider(
-    db: &impl ConnectionTrait,
-    auto_approve: bool,
-    work_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let Some(work) = repo::works::find(db, work_id).await? else {
-        return Ok(());
-    };
-    if work.status != WorkStatus::Checking.as_str() {
-        return Ok(());
-    }
-    let mut verdicts = vec![work.text_suggest.as_deref().and_then(Verdict::parse)];
-    for medium in repo::works::media(db, work_id).await? {
-        verdicts.push(medium.check_suggest.as_deref().and_then(Verdict::parse));
-    }
-    let Some(next) = next_status(&verdicts, auto_approve) else {
-        return Ok(());
-    };
-    let mut changes: work::ActiveModel = work.into();
-    changes.status = Set(next.as_str().to_owned());
-    changes.updated_at = Set(now);
-    if next == WorkStatus::Rejected {
-        changes.moderation_note = Set(Some(RISKY_REASON.to_owned()));
-    }
-    if next == WorkStatus::Approved {
-        changes.approved_at = Set(Some(now));
-    }
-    repo::works::update(db, changes).await?;
     Ok(())
 }

@@ -5,4 +5,6 @@ pub mod callback;
 pub mod campaign;
 pub mod chat;
 pub mod health;
+pub mod media;
+pub mod moderation;
 pub mod works;

@@ -246,14 +246,32 @@ db_test!(photos_then_a_caption_make_a_photo_story, |app| async move {
         .await
         .unwrap();
     assert_eq!(media.len(), 2);
-    // The media are copied from WeChat in the background.
-    let fetches = wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "queued")
-        .await
-        .unwrap()
-        + wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "done")
+    // The media are copied from WeChat (the sandbox here) in the background, and served by us.
+    app.eventually("both photos copied", || async {
+        wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "done")
+            .await
+            .unwrap()
+            == 2
+    })
+    .await;
+    for medium in &media {
+        let upload = entity::upload::Entity::find_by_id(medium.upload_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(upload.state, "ready");
+        assert_eq!(upload.mime, "image/png");
+        let key = upload.storage_key.unwrap();
+        let served = app
+            .client
+            .get(app.url(&format!("/media/{key}")))
+            .send()
             .await
             .unwrap();
-    assert_eq!(fetches, 2);
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.headers()["content-type"], "image/png");
+    }
     // The draft is used up: a caption alone now asks for photos.
     let (_, again) = send(
         &app,
@@ -422,81 +440,179 @@ db_test!(
     }
 );
 
+/// Makes `openid` a person known to the mini program too, so WeChat can check their works.
+async fn link_mini_program(app: &TestApp, openid: &str) {
+    use sea_orm::{ActiveModelTrait, Set};
+    send(app, &event(openid, now(), "subscribe", None), Mode::Plain).await;
+    let person = person::Entity::find()
+        .filter(person::Column::MpOpenid.eq(openid))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut linked: person::ActiveModel = person.into();
+    linked.miniapp_openid = Set(Some(format!("mini-{openid}")));
+    linked.update(&app.db).await.unwrap();
+}
+
+async fn status_of(app: &TestApp, id: i64) -> String {
+    work::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
 db_test!(
-    a_media_check_result_flips_the_right_work_and_only_it,
+    content_security_rejects_risky_text_and_holds_the_rest_for_review,
     |app| async move {
-        use sea_orm::{ActiveModelTrait, Set};
         app.set_phase(Some("open")).await;
-        // Two photo stories by a person known to the mini program, so their works are checked.
-        for (openid, base) in [("oCheckA", 9100), ("oCheckB", 9200)] {
-            send(&app, &image(openid, base, now(), "M"), Mode::Plain).await;
-            let person = person::Entity::find()
-                .filter(person::Column::MpOpenid.eq(openid))
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
-            let mut linked: person::ActiveModel = person.into();
-            linked.miniapp_openid = Set(Some(format!("mini-{openid}")));
-            linked.update(&app.db).await.unwrap();
-            send(
-                &app,
-                &text(openid, base + 1, now(), "画面故事 班组风采"),
-                Mode::Plain,
-            )
-            .await;
-        }
+        link_mini_program(&app, "oChecked").await;
+        send(
+            &app,
+            &text("oChecked", 9001, now(), "网言网语 文明上网"),
+            Mode::Plain,
+        )
+        .await;
+        send(
+            &app,
+            &text("oChecked", 9002, now(), "网言网语 这是违规测试"),
+            Mode::Plain,
+        )
+        .await;
         let stored = works(&app).await;
         assert_eq!(stored.len(), 2);
-        for (i, work) in stored.iter().enumerate() {
-            assert_eq!(work.status, "checking");
-            // What the moderation job records: the text verdict and the media check's trace id.
-            let mut changes: work::ActiveModel = work.clone().into();
-            changes.text_suggest = Set(Some("pass".to_owned()));
-            changes.update(&app.db).await.unwrap();
-            let medium = entity::work_media::Entity::find()
-                .filter(entity::work_media::Column::WorkId.eq(work.id))
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
-            let mut changes: entity::work_media::ActiveModel = medium.into();
-            changes.check_trace_id = Set(Some(format!("trace-{i}")));
-            changes.update(&app.db).await.unwrap();
-        }
-        let verdict = |trace: &str, suggest: &str| {
-            format!(
-                r#"<xml><ToUserName><![CDATA[gh_mini]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_media_check]]></Event><appid><![CDATA[{}]]></appid><trace_id><![CDATA[{trace}]]></trace_id><version>2</version><result><suggest><![CDATA[{suggest}]]></suggest><label>20002</label></result><errcode>0</errcode><errmsg><![CDATA[ok]]></errmsg></xml>"#,
-                now(),
-                push::MINIAPP_APPID
-            )
-        };
-        let (status, body) = push::send_to(
-            &app,
-            "/wechat/miniapp/callback",
-            &verdict("trace-1", "risky"),
-            Mode::Plain,
-            push::MINIAPP_APPID,
-        )
-        .await;
-        assert_eq!((status, body.as_str()), (200, "success"));
-        let after = works(&app).await;
-        assert_eq!(after[0].status, "checking", "the other work is untouched");
-        assert_eq!(after[1].status, "rejected");
-        assert!(after[1].moderation_note.is_some());
-        push::send_to(
-            &app,
-            "/wechat/miniapp/callback",
-            &verdict("trace-0", "pass"),
-            Mode::Plain,
-            push::MINIAPP_APPID,
-        )
+        let (good, bad) = (stored[0].id, stored[1].id);
+        app.eventually("both checked", || async {
+            status_of(&app, good).await != "checking" && status_of(&app, bad).await != "checking"
+        })
         .await;
         assert_eq!(
-            works(&app).await[0].status,
+            status_of(&app, good).await,
             "pending_review",
-            "auto_approve is off in the shipped campaign"
+            "auto_approve is off"
         );
+        assert_eq!(status_of(&app, bad).await, "rejected");
+    }
+);
+
+async fn media_check_flips_the_right_work(backend: Backend) {
+    let Some((app, fake)) = crate::helpers::spawn_app_with_fake_wechat(backend).await else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    for (openid, base) in [("oCheckA", 9100), ("oCheckB", 9200)] {
+        link_mini_program(&app, openid).await;
+        send(&app, &image(openid, base, now(), "MEDIA_OK"), Mode::Plain).await;
+        send(
+            &app,
+            &text(openid, base + 1, now(), "画面故事 班组风采"),
+            Mode::Plain,
+        )
+        .await;
+    }
+    let stored = works(&app).await;
+    assert_eq!(stored.len(), 2);
+    // The worker copies the photos, checks the text, and submits the photos to WeChat.
+    app.eventually("both photos submitted for checking", || async {
+        entity::work_media::Entity::find()
+            .filter(entity::work_media::Column::CheckTraceId.is_not_null())
+            .count(&app.db)
+            .await
+            .unwrap()
+            == 2
+    })
+    .await;
+    assert_eq!(fake.count("/wxa/media_check_async"), 2);
+    assert_eq!(fake.count("/wxa/msg_sec_check"), 2);
+    let (first, second) = (stored[0].id, stored[1].id);
+    let trace_of = |work_id: i64| {
+        let db = app.db.clone();
+        async move {
+            entity::work_media::Entity::find()
+                .filter(entity::work_media::Column::WorkId.eq(work_id))
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .check_trace_id
+                .unwrap()
+        }
+    };
+    let verdict = |trace: &str, suggest: &str| {
+        format!(
+            r#"<xml><ToUserName><![CDATA[gh_mini]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_media_check]]></Event><appid><![CDATA[{}]]></appid><trace_id><![CDATA[{trace}]]></trace_id><version>2</version><result><suggest><![CDATA[{suggest}]]></suggest><label>20002</label></result><errcode>0</errcode><errmsg><![CDATA[ok]]></errmsg></xml>"#,
+            now(),
+            crate::fake_wechat::FAKE_MINIAPP_APPID
+        )
+    };
+    let risky = verdict(&trace_of(second).await, "risky");
+    let (status, body) = push::send_to(
+        &app,
+        "/wechat/miniapp/callback",
+        &risky,
+        Mode::Plain,
+        crate::fake_wechat::FAKE_MINIAPP_APPID,
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "success"));
+    assert_eq!(
+        status_of(&app, first).await,
+        "checking",
+        "the other work is untouched"
+    );
+    assert_eq!(status_of(&app, second).await, "rejected");
+    let pass = verdict(&trace_of(first).await, "pass");
+    push::send_to(
+        &app,
+        "/wechat/miniapp/callback",
+        &pass,
+        Mode::Plain,
+        crate::fake_wechat::FAKE_MINIAPP_APPID,
+    )
+    .await;
+    assert_eq!(
+        status_of(&app, first).await,
+        "pending_review",
+        "auto_approve is off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_check_result_flips_the_right_work_and_only_it_on_sqlite() {
+    media_check_flips_the_right_work(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_check_result_flips_the_right_work_and_only_it_on_postgres() {
+    media_check_flips_the_right_work(Backend::Postgres).await;
+}
+
+db_test!(
+    a_photo_that_cannot_be_fetched_is_marked_failed,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        send(
+            &app,
+            &image("oMissing", 9300, now(), "missing-media"),
+            Mode::Plain,
+        )
+        .await;
+        app.eventually("the copy gave up", || async {
+            wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "failed")
+                .await
+                .unwrap()
+                == 1
+        })
+        .await;
+        let upload = entity::upload::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(upload.state, "failed");
+        assert!(upload.error.unwrap().contains("40007"));
     }
 );
 
@@ -538,22 +654,19 @@ async fn slow_database_does_not_delay_the_reply(backend: Backend) {
     release_tx.send(()).unwrap();
     holder.await.unwrap();
     // The work is still made, once, and its reply goes out later by customer-service message.
-    for _ in 0..100 {
-        if wangju::repo::jobs::count(&app.db, "send_chat_text", "queued")
+    app.eventually("the late reply is sent", || async {
+        wangju::repo::jobs::count(&app.db, "send_chat_text", "done")
             .await
             .unwrap()
             == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     assert_eq!(works(&app).await.len(), 1);
-    assert_eq!(
-        wangju::repo::jobs::count(&app.db, "send_chat_text", "queued")
-            .await
-            .unwrap(),
-        1
+    let sent = app.wechat.sandbox_handle().unwrap().sent();
+    assert!(
+        sent.iter()
+            .any(|m| m.touser == "oSlow" && m.body.to_string().contains("编号 WY-")),
+        "{sent:?}"
     );
 }
 

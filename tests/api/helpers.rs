@@ -36,6 +36,7 @@ pub struct TestApp {
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
     guard: Arc<DatabaseGuard>,
+    media: Arc<tempfile::TempDir>,
     backend: Backend,
 }
 
@@ -50,10 +51,25 @@ impl TestApp {
         start(
             self.backend,
             self.database_url.clone(),
-            self.guard.clone(),
+            (self.guard.clone(), self.media.clone()),
             overrides,
         )
         .await
+    }
+
+    /// Waits (up to 10 s) until `check` holds, polling.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for: {what}");
     }
 
     /// Sets the campaign phase through the admin API.
@@ -208,16 +224,23 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, Value)]) -> Option<TestApp> {
     init();
     let (database_url, guard) = fresh_database(backend).await?;
-    Some(start(backend, database_url, Arc::new(guard), overrides).await)
+    let media = Arc::new(tempfile::tempdir().expect("media dir"));
+    Some(start(backend, database_url, (Arc::new(guard), media), overrides).await)
 }
 
 async fn start(
     backend: Backend,
     database_url: String,
-    guard: Arc<DatabaseGuard>,
+    (guard, media): (Arc<DatabaseGuard>, Arc<tempfile::TempDir>),
     overrides: &[(&str, Value)],
 ) -> TestApp {
-    let settings = test_settings(&database_url, overrides);
+    let storage = format!("file://{}", media.path().display());
+    let mut all = vec![
+        ("storage", Value::from(storage)),
+        ("job_poll_ms", Value::from(50)),
+    ];
+    all.extend(overrides.iter().map(|(k, v)| (*k, v.clone())));
+    let settings = test_settings(&database_url, &all);
     let app = Application::build(settings).await.expect("app builds");
     let addr = app.local_addr();
     let db = app.state().db.clone();
@@ -235,6 +258,7 @@ async fn start(
         wechat,
         _stop: stop,
         guard,
+        media,
         backend,
     }
 }

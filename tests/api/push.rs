@@ -11,8 +11,6 @@ use crate::helpers::TestApp;
 pub const TOKEN: &str = "sandbox-token";
 /// The sandbox official-account appid (the settings default).
 pub const MP_APPID: &str = "wxsandbox0000mp01";
-/// The sandbox mini-program appid (the settings default).
-pub const MINIAPP_APPID: &str = "wxsandbox0000app1";
 /// An EncodingAESKey for safe-mode tests.
 pub const AES_KEY: &str = "ELWIuNG2cD6SDYxKq6GcCJPuKePruKAERf3lWP9FRVY";
 /// Our account id.

@@ -1,0 +1,181 @@
+//! The job worker: claims due jobs with a lease, runs them, retries with backoff.
+//!
+//! A job runs at least once: a worker that dies mid-job loses its lease and another worker
+//! takes the job over. Handlers are written so that running twice does no harm.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::watch;
+
+use crate::{
+    campaign::Campaign,
+    error::AppError,
+    jobs::Job,
+    repo,
+    service::{media, moderation},
+    storage::MediaStore,
+    wechat::client::{CustomMessage, ErrorClass, WechatClient, WechatError},
+};
+
+/// What jobs may use.
+#[derive(Clone)]
+pub struct JobDeps {
+    /// Database.
+    pub db: DatabaseConnection,
+    /// WeChat.
+    pub wechat: WechatClient,
+    /// Media storage.
+    pub store: MediaStore,
+    /// The campaign.
+    pub campaign: Arc<Campaign>,
+}
+
+/// How a job attempt ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again later.
+    #[error("retry: {0}")]
+    Retry(String),
+    /// Will never succeed; the job ends as failed.
+    #[error("failed: {0}")]
+    Fail(String),
+}
+
+impl From<DbErr> for JobError {
+    fn from(err: DbErr) -> Self {
+        Self::Retry(err.to_string())
+    }
+}
+
+impl From<AppError> for JobError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Unavailable(cause) | AppError::Internal(cause) => Self::Retry(cause),
+            other => Self::Fail(other.to_string()),
+        }
+    }
+}
+
+impl From<WechatError> for JobError {
+    fn from(err: WechatError) -> Self {
+        match err.class() {
+            ErrorClass::Permanent => Self::Fail(err.to_string()),
+            ErrorClass::Retryable | ErrorClass::Token | ErrorClass::Quota => {
+                Self::Retry(err.to_string())
+            }
+        }
+    }
+}
+
+/// Attempts before a job is given up.
+const MAX_ATTEMPTS: i32 = 8;
+/// How long a claimed job is ours before another worker may take it over.
+const LEASE: Duration = Duration::from_secs(120);
+
+/// Delay before attempt `attempts + 1`: 10 s, 20 s, 40 s … capped at an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 12) - 1).unwrap_or(0);
+    Duration::from_secs((10u64 << exponent).min(3600))
+}
+
+/// Runs one job.
+async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
+    match job {
+        Job::FetchWechatMedia { upload_id } => media::copy_from_wechat(deps, *upload_id).await,
+        Job::ModerateWork { work_id } => moderation::moderate(deps, *work_id).await,
+        Job::ModerationTimeout { work_id } => moderation::time_out(deps, *work_id).await,
+        Job::SendChatText { openid, text } => {
+            deps.wechat
+                .custom_send(&CustomMessage::text(openid, text))
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+/// Claims and runs due jobs once; returns how many were claimed.
+pub async fn tick(deps: &JobDeps) -> Result<usize, DbErr> {
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(2));
+    let claimed = repo::jobs::claim_due(&deps.db, now, now + lease, 16).await?;
+    let count = claimed.len();
+    for row in claimed {
+        let outcome = match serde_json::from_str::<Job>(&row.payload) {
+            Ok(job) => run(deps, &job).await,
+            Err(err) => Err(JobError::Fail(format!("unreadable payload: {err}"))),
+        };
+        let now = Utc::now();
+        match outcome {
+            Ok(()) => repo::jobs::finish(&deps.db, row.id, "done", None, now).await?,
+            Err(JobError::Retry(cause)) if row.attempts < MAX_ATTEMPTS => {
+                let delay = chrono::Duration::from_std(backoff(row.attempts))
+                    .unwrap_or(chrono::Duration::hours(1));
+                tracing::warn!(job.id = row.id, job.kind = %row.kind, attempt = row.attempts, error = %cause, "job will be retried");
+                repo::jobs::retry_at(&deps.db, row.id, now + delay, &cause, now).await?;
+            }
+            Err(err) => {
+                tracing::error!(job.id = row.id, job.kind = %row.kind, error = %err, "job failed");
+                repo::jobs::finish(&deps.db, row.id, "failed", Some(&err.to_string()), now).await?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Deletes what only needs to live a while: callback receipts and finished jobs.
+async fn clean_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let now = Utc::now();
+    // WeChat retries within seconds; two days is far beyond any retry.
+    let receipts = repo::receipts::delete_older_than(db, now - chrono::Duration::days(2)).await?;
+    let jobs = repo::jobs::delete_finished_before(db, now - chrono::Duration::days(14)).await?;
+    if receipts + jobs > 0 {
+        tracing::info!(receipts, jobs, "old rows removed");
+    }
+    Ok(())
+}
+
+/// Runs until `stop` turns true: polls for jobs every `poll`, cleans up hourly.
+pub async fn run_worker(deps: JobDeps, poll: Duration, mut stop: watch::Receiver<bool>) {
+    let mut last_cleanup: Option<tokio::time::Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if last_cleanup.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            if let Err(err) = clean_up(&deps.db).await {
+                tracing::warn!(error = %err, "clean-up failed");
+            }
+            last_cleanup = Some(tokio::time::Instant::now());
+        }
+        let busy = match tick(&deps).await {
+            Ok(n) => n > 0,
+            Err(err) => {
+                tracing::warn!(error = %err, "job poll failed");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    tracing::info!("job worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(4), Duration::from_secs(80));
+        assert_eq!(backoff(30), Duration::from_secs(3600));
+    }
+}

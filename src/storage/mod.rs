@@ -1,0 +1,132 @@
+//! Media storage (a local directory or an S3-compatible bucket), type sniffing and probing.
+
+pub mod image;
+pub mod sniff;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The `WANGJU_STORAGE` URL is unusable.
+    #[error("configuration: WANGJU_STORAGE: {0}")]
+    Config(String),
+    /// The store failed.
+    #[error("storage: {0}")]
+    Store(#[from] object_store::Error),
+    /// A key is not a safe path.
+    #[error("bad storage key")]
+    Key(#[from] object_store::path::Error),
+}
+
+/// Where media files live, and how clients reach them.
+#[derive(Clone)]
+pub struct MediaStore {
+    store: Arc<dyn ObjectStore>,
+    public_base: String,
+}
+
+impl MediaStore {
+    /// Opens `file://<dir>` (created if missing) or `s3://<bucket>?endpoint=..&region=..`
+    /// (credentials from the usual `AWS_*` variables).
+    pub fn open(url: &str, public_url: &url::Url) -> Result<Self, StorageError> {
+        let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StorageError::Config(format!("cannot create `{dir}`: {e}")))?;
+            Arc::new(LocalFileSystem::new_with_prefix(dir)?)
+        } else if url.starts_with("s3://") {
+            let parsed = url::Url::parse(url).map_err(|e| StorageError::Config(e.to_string()))?;
+            let bucket = parsed
+                .host_str()
+                .ok_or_else(|| StorageError::Config("s3:// URL without a bucket".to_owned()))?;
+            let mut builder =
+                object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (key, value) in parsed.query_pairs() {
+                builder = match key.as_ref() {
+                    "endpoint" => builder
+                        .with_endpoint(value.as_ref())
+                        .with_allow_http(value.starts_with("http://")),
+                    "region" => builder.with_region(value.as_ref()),
+                    other => {
+                        return Err(StorageError::Config(format!("unknown s3 option `{other}`")));
+                    }
+                };
+            }
+            Arc::new(builder.build()?)
+        } else {
+            return Err(StorageError::Config(
+                "must be file://<dir> or s3://<bucket>".to_owned(),
+            ));
+        };
+        Ok(Self {
+            store,
+            public_base: format!("{}/media", public_url.as_str().trim_end_matches('/')),
+        })
+    }
+
+    /// Stores bytes under `key`, replacing what was there.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.store
+            .put(&Path::parse(key)?, PutPayload::from_bytes(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the bytes under `key`.
+    pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
+    }
+
+    /// The stable public URL of a stored file.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{key}", self.public_base)
+    }
+}
+
+/// A fresh storage key for a file of this extension: `<yyyy>/<mm>/<uuid>.<ext>`.
+pub fn new_key(ext: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{}/{}.{ext}",
+        now.format("%Y/%m"),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_local_store_round_trips_bytes_and_builds_public_urls() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("file://{}", dir.path().display());
+        let store = MediaStore::open(
+            &url,
+            &url::Url::parse("http://127.0.0.1:8080/").expect("url"),
+        )
+        .expect("store");
+        store
+            .put("2026/11/a.png", Bytes::from_static(b"png"))
+            .await
+            .expect("put");
+        assert_eq!(
+            store.get("2026/11/a.png").await.expect("get"),
+            Bytes::from_static(b"png")
+        );
+        assert_eq!(
+            store.url("2026/11/a.png"),
+            "http://127.0.0.1:8080/media/2026/11/a.png"
+        );
+        assert!(store.get("2026/11/missing.png").await.is_err());
+    }
+
+    #[test]
+    fn unknown_storage_schemes_are_refused() {
+        let public = url::Url::parse("http://127.0.0.1:8080/").expect("url");
+        assert!(MediaStore::open("ftp://x", &public).is_err());
+        assert!(MediaStore::open("s3://bucket?colour=blue", &public).is_err());
+    }
+}
