@@ -204,7 +204,7 @@ impl Application {
 }
 
 /// Builds the WeChat client for the configured mode; live tokens are shared through the database.
-fn build_wechat(
+pub fn build_wechat(
     settings: &WechatSettings,
     db: &DatabaseConnection,
     metrics: &Metrics,

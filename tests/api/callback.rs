@@ -721,3 +721,41 @@ db_test!(
         assert_eq!(receipts(&app).await, 0);
     }
 );
+
+async fn slow_wechat_does_not_delay_the_reply(backend: Backend) {
+    let Some((app, fake)) = crate::helpers::spawn_app_with_fake_wechat(backend).await else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    fake.script(
+        "/cgi-bin/media/get",
+        crate::fake_wechat::Behaviour::Delay(Duration::from_secs(10)),
+        5,
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = send(
+        &app,
+        &image("oSlowWx", 9500, now(), "MEDIA_SLOW"),
+        Mode::Plain,
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(content(&body).contains("第 1 张"), "{body}");
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+    // The copy is under way in the background.
+    app.eventually("the download started", || async {
+        fake.count("/cgi-bin/media/get") >= 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_wechat_does_not_delay_the_callback_reply_on_sqlite() {
+    slow_wechat_does_not_delay_the_reply(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_wechat_does_not_delay_the_callback_reply_on_postgres() {
+    slow_wechat_does_not_delay_the_reply(Backend::Postgres).await;
+}

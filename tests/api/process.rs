@@ -246,3 +246,84 @@ async fn sigterm_during_a_slow_request_lets_it_finish() {
     let works = entity::work::Entity::find().all(&blocker).await.unwrap();
     assert_eq!(works.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_sends_an_encrypted_push_and_prints_the_decrypted_reply() {
+    let aes_key = crate::push::AES_KEY;
+    let Some(app) = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("mp_aes_key", aes_key.into())],
+    )
+    .await
+    else {
+        return;
+    };
+    let url = app.url("/wechat/callback");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "simulate",
+                "--url",
+                &url,
+                "--from",
+                "oSimulated",
+                "text",
+                "投票",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("WANGJU_CONFIG", CONFIG)
+            .env("WANGJU_MP_AES_KEY", aes_key)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("HTTP 200"), "{stdout}");
+    assert!(
+        stdout.contains("<ToUserName><![CDATA[oSimulated]]></ToUserName>"),
+        "decrypted: {stdout}"
+    );
+    assert!(stdout.contains("每人每天每件作品可投一票"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn menu_publish_pushes_the_menu_file_to_wechat() {
+    crate::helpers::init();
+    let fake = crate::fake_wechat::FakeWechat::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/menu.db?mode=rwc", dir.path().display());
+    let base = fake.base.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["menu", "publish"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("WANGJU_CONFIG", CONFIG)
+            .env("WANGJU_DATABASE_URL", db)
+            .env("WANGJU_WECHAT_MODE", "live")
+            .env("WANGJU_WECHAT_API_BASE", base)
+            .env("WANGJU_MP_APPID", crate::fake_wechat::FAKE_MP_APPID)
+            .env("WANGJU_MP_SECRET", "fake-mp-secret")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let calls = fake.calls("/cgi-bin/menu/create");
+    assert_eq!(calls.len(), 1);
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("../../wechat-config/menu.json")).unwrap();
+    assert_eq!(calls[0].json(), file);
+}

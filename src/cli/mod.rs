@@ -1,4 +1,7 @@
-//! Command line: `serve` (default), `migrate`, `admin token`.
+//! Command line: `serve` (default), `migrate`, `admin token`, `menu publish`, `simulate`.
+
+mod menu;
+mod simulate;
 
 use std::path::PathBuf;
 
@@ -35,6 +38,22 @@ pub enum Command {
     /// Administration tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Official-account menu.
+    #[command(subcommand)]
+    Menu(MenuCommand),
+    /// Send a signed (and encrypted) push to a running server, as WeChat would.
+    Simulate(simulate::SimulateArgs),
+}
+
+/// `wangju menu ...`
+#[derive(Debug, Subcommand)]
+pub enum MenuCommand {
+    /// Publish the menu file to the official account.
+    Publish {
+        /// The menu definition.
+        #[arg(long, default_value = "wechat-config/menu.json")]
+        file: PathBuf,
+    },
 }
 
 /// `wangju admin ...`
@@ -76,6 +95,9 @@ pub enum CliError {
     /// Serving failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    /// A file or argument given to a command is unusable.
+    #[error("{0}")]
+    Input(String),
 }
 
 /// Runs the parsed command line.
@@ -100,6 +122,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             // The one place a token is printed: stdout, once, for the operator to copy.
             println!("{}", token.reveal());
         }
+        Command::Menu(MenuCommand::Publish { file }) => menu::publish(&settings, &file).await?,
+        Command::Simulate(args) => simulate::run(&settings, args).await?,
     }
     Ok(())
 }
