@@ -12,12 +12,21 @@ pub enum AppError {
     /// Malformed body or parameter.
     #[error("请求格式有误：{0}")]
     BadRequest(String),
+    /// Some fields of a well-formed body are unacceptable; `fields` says which.
+    #[error("请检查填写的内容")]
+    BadRequestFields(BTreeMap<String, String>),
     /// Missing, unknown or expired token.
     #[error("请先登录")]
     Unauthenticated,
     /// The caller's role does not allow this.
     #[error("没有权限进行此操作")]
     Forbidden,
+    /// The wx.login code is used, expired or from another app (WeChat 40029).
+    #[error("登录凭证无效或已过期，请重新登录")]
+    InvalidLoginCode,
+    /// WeChat blocks this user's login as high-risk (40226).
+    #[error("该微信账号暂时无法登录")]
+    LoginBlocked,
     /// A submission or vote outside its phase.
     #[error("{0}")]
     PhaseClosed(String),
@@ -90,9 +99,11 @@ impl AppError {
     /// The contract's snake_case code for this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) => "bad_request",
+            Self::BadRequest(_) | Self::BadRequestFields(_) => "bad_request",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::InvalidLoginCode => "invalid_login_code",
+            Self::LoginBlocked => "login_blocked",
             Self::PhaseClosed(_) => "phase_closed",
             Self::NotFound => "not_found",
             Self::AlreadyVotedToday => "already_voted_today",
@@ -121,9 +132,11 @@ impl AppError {
 impl ResponseError for AppError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::BadRequestFields(_) | Self::InvalidLoginCode => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PhaseClosed(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PhaseClosed(_) | Self::LoginBlocked => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -147,7 +160,7 @@ impl ResponseError for AppError {
             _ => {}
         }
         let fields = match self {
-            Self::InvalidWork(fields) => Some(fields),
+            Self::InvalidWork(fields) | Self::BadRequestFields(fields) => Some(fields),
             _ => None,
         };
         let mut response = error_body(status, self.code(), &self.to_string(), fields);

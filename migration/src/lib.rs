@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_admin_tokens;
 mod m20261127_000002_create_campaign_tables;
+mod m20261127_000003_create_sessions;
 mod m20261127_000010_create_wechat_tokens;
 
 /// Every migration of the project, in the order they apply.
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_admin_tokens::Migration),
             Box::new(m20261127_000002_create_campaign_tables::Migration),
+            Box::new(m20261127_000003_create_sessions::Migration),
             Box::new(m20261127_000010_create_wechat_tokens::Migration),
         ]
     }

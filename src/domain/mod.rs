@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O.
 
 pub mod chat;
+pub mod identity;
 pub mod moderation;
 pub mod role;
 pub mod text;

@@ -22,6 +22,11 @@ pub enum Job {
         /// The work.
         work_id: i64,
     },
+    /// Learn a follower's unionid, to join them with their mini-program login.
+    LinkFollower {
+        /// Official-account openid.
+        openid: String,
+    },
     /// Hand a work still waiting for WeChat's media verdict to a person.
     ModerationTimeout {
         /// The work.
@@ -41,6 +46,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::FetchWechatMedia { .. } => "fetch_wechat_media",
+            Self::LinkFollower { .. } => "link_follower",
             Self::ModerateWork { .. } => "moderate_work",
             Self::ModerationTimeout { .. } => "moderation_timeout",
             Self::SendChatText { .. } => "send_chat_text",

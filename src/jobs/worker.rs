@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::sync::watch;
 
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     jobs::Job,
     repo,
-    service::{media, moderation},
+    service::{auth, media, moderation},
     storage::MediaStore,
     wechat::client::{CustomMessage, ErrorClass, WechatClient, WechatError},
 };
@@ -85,6 +85,15 @@ async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
     match job {
         Job::FetchWechatMedia { upload_id } => media::copy_from_wechat(deps, *upload_id).await,
         Job::ModerateWork { work_id } => moderation::moderate(deps, *work_id).await,
+        Job::LinkFollower { openid } => {
+            let info = deps.wechat.user_info(openid).await?;
+            if let Some(unionid) = info.unionid {
+                let txn = deps.db.begin().await?;
+                auth::link_follower(&txn, openid, &unionid, Utc::now()).await?;
+                txn.commit().await?;
+            }
+            Ok(())
+        }
         Job::ModerationTimeout { work_id } => moderation::time_out(deps, *work_id).await,
         Job::SendChatText { openid, text } => {
             deps.wechat

@@ -17,14 +17,15 @@ pub async fn find_by_mp_openid(
         .await
 }
 
-/// The person with this official-account openid, created if new (safe under concurrency).
+/// The person with this official-account openid, created if new (safe under concurrency);
+/// the flag tells whether this call created it.
 pub async fn get_or_create_by_mp_openid(
     db: &impl ConnectionTrait,
     openid: &str,
     now: DateTime<Utc>,
-) -> Result<person::Model, DbErr> {
+) -> Result<(person::Model, bool), DbErr> {
     if let Some(found) = find_by_mp_openid(db, openid).await? {
-        return Ok(found);
+        return Ok((found, false));
     }
     let result = person::Entity::insert(person::ActiveModel {
         mp_openid: Set(Some(openid.to_owned())),
@@ -37,12 +38,13 @@ pub async fn get_or_create_by_mp_openid(
     .on_conflict_do_nothing_on([person::Column::MpOpenid])
     .exec_without_returning(db)
     .await?;
-    super::inserted(result)?;
-    find_by_mp_openid(db, openid)
+    let created = super::inserted(result)?;
+    let person = find_by_mp_openid(db, openid)
         .await?
         .ok_or(DbErr::RecordNotFound(format!(
             "person with mp openid {openid}"
-        )))
+        )))?;
+    Ok((person, created))
 }
 
 /// Saves changed fields of a person.
@@ -56,4 +58,52 @@ pub async fn update(
 /// One person.
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<person::Model>, DbErr> {
     person::Entity::find_by_id(id).one(db).await
+}
+
+/// The person with this mini-program openid.
+pub async fn find_by_miniapp_openid(
+    db: &impl ConnectionTrait,
+    openid: &str,
+) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find()
+        .filter(person::Column::MiniappOpenid.eq(openid))
+        .one(db)
+        .await
+}
+
+/// The person with this unionid.
+pub async fn find_by_unionid(
+    db: &impl ConnectionTrait,
+    unionid: &str,
+) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find()
+        .filter(person::Column::Unionid.eq(unionid))
+        .one(db)
+        .await
+}
+
+/// Creates a person known by the mini program.
+pub async fn insert_miniapp(
+    db: &impl ConnectionTrait,
+    openid: &str,
+    unionid: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<person::Model, DbErr> {
+    person::ActiveModel {
+        miniapp_openid: Set(Some(openid.to_owned())),
+        unionid: Set(unionid.map(str::to_owned)),
+        nickname: Set(String::new()),
+        following: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// Deletes a person row (after its rows were folded into another person).
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    person::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
 }

@@ -56,3 +56,13 @@ pub async fn update(
 ) -> Result<upload::Model, DbErr> {
     changes.update(db).await
 }
+
+/// Moves a person's files to another person (identities merged).
+pub async fn reassign_owner(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), DbErr> {
+    upload::Entity::update_many()
+        .col_expr(upload::Column::OwnerId, sea_orm::sea_query::Expr::value(to))
+        .filter(upload::Column::OwnerId.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -131,3 +131,13 @@ pub async fn update_medium(
 ) -> Result<work_media::Model, DbErr> {
     changes.update(db).await
 }
+
+/// Moves a person's works to another person (identities merged).
+pub async fn reassign_author(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), DbErr> {
+    work::Entity::update_many()
+        .col_expr(work::Column::AuthorId, sea_orm::sea_query::Expr::value(to))
+        .filter(work::Column::AuthorId.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
+}

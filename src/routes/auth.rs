@@ -20,3 +20,18 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminIdentit
         .ok_or_else(|| AppError::Internal("AppState missing from the request".to_owned()))?;
     Ok(admin_tokens::authenticate(&state.db, &bearer.token).await?)
 }
+
+/// A mini-program user's bearer token (from `POST /api/v1/auth/login`).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_user")]
+pub struct UserAuth(pub crate::service::auth::CurrentUser);
+
+async fn check_user(
+    req: &Request,
+    bearer: Bearer,
+) -> poem::Result<crate::service::auth::CurrentUser> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| AppError::Internal("AppState missing from the request".to_owned()))?;
+    Ok(crate::service::auth::authenticate(&state.db, &bearer.token).await?)
+}

@@ -1,6 +1,7 @@
 //! HTTP only: extract, call one service function, map the result.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod callback;
 pub mod health;
@@ -17,6 +18,8 @@ use crate::startup::AppState;
 pub enum Tag {
     /// Probes and metrics for operators.
     Operations,
+    /// The mini program's API.
+    MiniProgram,
     /// Reviewers, judges, unit organisers and admins.
     Admin,
 }
@@ -26,6 +29,9 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
     let api = OpenApiService::new(
         (
             health::HealthApi,
+            api::auth::AuthApi,
+            api::me::MeApi,
+            api::campaign::CampaignApi,
             admin::tokens::TokensApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))

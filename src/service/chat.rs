@@ -216,7 +216,15 @@ async fn message_sender(
     openid: &str,
     now: DateTime<Utc>,
 ) -> Result<person::Model, AppError> {
-    let person = repo::people::get_or_create_by_mp_openid(db, openid, now).await?;
+    let (person, created) = repo::people::get_or_create_by_mp_openid(db, openid, now).await?;
+    if created {
+        // New to us without a follow event (followed before wangju ran): learn their unionid.
+        Job::LinkFollower {
+            openid: openid.to_owned(),
+        }
+        .enqueue(db, now)
+        .await?;
+    }
     let mut changes: person::ActiveModel = person.into();
     changes.last_mp_message_at = Set(Some(now));
     changes.updated_at = Set(now);
@@ -421,7 +429,14 @@ async fn subscribe(
     openid: &str,
     event_key: Option<&str>,
 ) -> Result<Reply, AppError> {
-    let person = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+    let (person, _) = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+    if person.unionid.is_none() {
+        Job::LinkFollower {
+            openid: openid.to_owned(),
+        }
+        .enqueue(db, ctx.now)
+        .await?;
+    }
     let mut changes: person::ActiveModel = person.into();
     changes.following = Set(true);
     changes.followed_at = Set(Some(ctx.now));
@@ -444,7 +459,7 @@ async fn scan(
     openid: &str,
     scene: &str,
 ) -> Result<Option<Reply>, AppError> {
-    let person = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+    let (person, _) = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
     let (_, unit) = attribute_unit(db, person, Some(scene), ctx.now).await?;
     Ok(unit.map(|unit| text(fill(&ctx.replies.messages.unit_scanned, &[("unit", &unit)]))))
 }

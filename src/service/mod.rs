@@ -1,10 +1,12 @@
 //! Use cases: load → decide (domain) → store; transactions are opened here.
 
 pub mod admin_tokens;
+pub mod auth;
 pub mod callback;
 pub mod campaign;
 pub mod chat;
 pub mod health;
 pub mod media;
 pub mod moderation;
+pub mod people;
 pub mod works;

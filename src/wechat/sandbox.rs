@@ -138,6 +138,7 @@ pub fn respond(config: &SandboxConfig, path: &str, query: &str, body: &[u8]) -> 
         "/wxa/getwxacodeunlimit" => wxacode(text("scene"), text("page")),
         "/cgi-bin/menu/create" => ok(json!({})),
         "/wxa/getuserriskrank" => ok(json!({"risk_rank": 0})),
+        "/cgi-bin/user/info" => follower_info(query.get("openid").map_or("", String::as_str)),
         _ => error_reply(48001, "api unauthorized"),
     }
 }
@@ -155,6 +156,7 @@ fn is_known(path: &str) -> bool {
             | "/wxa/getwxacodeunlimit"
             | "/cgi-bin/menu/create"
             | "/wxa/getuserriskrank"
+            | "/cgi-bin/user/info"
     )
 }
 
@@ -165,6 +167,19 @@ fn is_send(path: &str) -> bool {
             | "/cgi-bin/message/custom/send"
             | "/cgi-bin/message/template/send"
     )
+}
+
+/// A follower's profile. The simulator's unionid follows the openid text, so that a follower
+/// `alice` and a mini-program login with code `alice` are the same person.
+fn follower_info(openid: &str) -> SandboxReply {
+    if openid.is_empty() {
+        return error_reply(40003, "invalid openid");
+    }
+    ok(json!({
+        "subscribe": 1,
+        "openid": openid,
+        "unionid": format!("sbx_u_{}", digest(&["union", openid], 24)),
+    }))
 }
 
 fn stable_token(appid: &str, secret: &str) -> SandboxReply {

@@ -7,6 +7,7 @@ mod fake_wechat;
 mod helpers;
 
 mod admin_tokens;
+mod auth;
 mod callback;
 mod health;
 mod interop;

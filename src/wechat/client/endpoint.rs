@@ -27,11 +27,13 @@ pub enum Endpoint {
     MenuCreate,
     /// `POST /wxa/getuserriskrank`.
     UserRiskRank,
+    /// `GET /cgi-bin/user/info` (a follower's unionid).
+    UserInfo,
 }
 
 impl Endpoint {
     /// Every endpoint, for tables built once.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::StableToken,
         Self::Jscode2Session,
         Self::PhoneNumber,
@@ -44,6 +46,7 @@ impl Endpoint {
         Self::WxaCodeUnlimit,
         Self::MenuCreate,
         Self::UserRiskRank,
+        Self::UserInfo,
     ];
 
     /// The path under the API base.
@@ -61,6 +64,7 @@ impl Endpoint {
             Self::WxaCodeUnlimit => "/wxa/getwxacodeunlimit",
             Self::MenuCreate => "/cgi-bin/menu/create",
             Self::UserRiskRank => "/wxa/getuserriskrank",
+            Self::UserInfo => "/cgi-bin/user/info",
         }
     }
 
@@ -79,6 +83,7 @@ impl Endpoint {
             Self::WxaCodeUnlimit => "getwxacodeunlimit",
             Self::MenuCreate => "menu_create",
             Self::UserRiskRank => "getuserriskrank",
+            Self::UserInfo => "user_info",
         }
     }
 

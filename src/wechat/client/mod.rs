@@ -17,6 +17,7 @@ mod retry;
 mod security;
 mod token;
 mod transport;
+mod user;
 
 use std::{fmt, sync::Arc};
 
@@ -41,6 +42,7 @@ pub use security::{
 };
 pub use token::{AccessToken, MemoryTokenStore, StoreError, StoredToken, TokenStore};
 pub use transport::{HttpTransport, Timeouts, Transport, WireResponse};
+pub use user::FollowerInfo;
 
 use crate::wechat::sandbox::Sandbox;
 use exchange::Exchange;

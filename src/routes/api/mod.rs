@@ -1,0 +1,5 @@
+//! Mini-program JSON API, one file per resource.
+
+pub mod auth;
+pub mod campaign;
+pub mod me;
