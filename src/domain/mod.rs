@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod identity;
+pub mod listing;
 pub mod moderation;
 pub mod role;
 pub mod text;

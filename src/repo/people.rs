@@ -107,3 +107,14 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     person::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }
+
+/// Several people by id.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<person::Model>, DbErr> {
+    person::Entity::find()
+        .filter(person::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

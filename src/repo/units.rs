@@ -46,3 +46,11 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<unit::Model>, DbErr> {
         .all(db)
         .await
 }
+
+/// Several units by id.
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<unit::Model>, DbErr> {
+    unit::Entity::find()
+        .filter(unit::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

@@ -3,9 +3,11 @@
 use chrono::{DateTime, Utc};
 use entity::{work, work_media};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
+
+use crate::domain::listing::{Cursor, Sort};
 
 /// What a new work row holds.
 pub struct NewWork<'a> {
@@ -140,4 +142,92 @@ pub async fn reassign_author(db: &impl ConnectionTrait, from: i64, to: i64) -> R
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// One page of approved works, in `sort` order after `cursor`.
+pub async fn list_approved(
+    db: &impl ConnectionTrait,
+    category: Option<&str>,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    let mut query = work::Entity::find().filter(work::Column::Status.eq("approved"));
+    if let Some(category) = category {
+        query = query.filter(work::Column::Category.eq(category));
+    }
+    query = match after {
+        Some(Cursor::Hot { votes, id }) => query.filter(
+            Condition::any().add(work::Column::VoteCount.lt(votes)).add(
+                Condition::all()
+                    .add(work::Column::VoteCount.eq(votes))
+                    .add(work::Column::Id.lt(id)),
+            ),
+        ),
+        Some(Cursor::New { id }) => query.filter(work::Column::Id.lt(id)),
+        None => query,
+    };
+    query = match sort {
+        Sort::Hot => query
+            .order_by_desc(work::Column::VoteCount)
+            .order_by_desc(work::Column::Id),
+        Sort::New => query.order_by_desc(work::Column::Id),
+    };
+    query.limit(limit).all(db).await
+}
+
+/// Filters of the reviewers' list.
+#[derive(Debug, Default)]
+pub struct AdminFilter<'a> {
+    /// Only this status.
+    pub status: Option<&'a str>,
+    /// Only this category.
+    pub category: Option<&'a str>,
+    /// Only this unit.
+    pub unit_id: Option<i64>,
+}
+
+/// Works for reviewers, oldest first (first come, first reviewed), at most `limit`.
+pub async fn list_for_review(
+    db: &impl ConnectionTrait,
+    filter: AdminFilter<'_>,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    let mut query = work::Entity::find();
+    if let Some(status) = filter.status {
+        query = query.filter(work::Column::Status.eq(status));
+    }
+    if let Some(category) = filter.category {
+        query = query.filter(work::Column::Category.eq(category));
+    }
+    if let Some(unit_id) = filter.unit_id {
+        query = query.filter(work::Column::UnitId.eq(unit_id));
+    }
+    query
+        .order_by_asc(work::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The media of several works with their files, in order.
+pub async fn media_with_uploads(
+    db: &impl ConnectionTrait,
+    work_ids: &[i64],
+) -> Result<Vec<(work_media::Model, Option<entity::upload::Model>)>, DbErr> {
+    let media = work_media::Entity::find()
+        .filter(work_media::Column::WorkId.is_in(work_ids.iter().copied()))
+        .order_by_asc(work_media::Column::WorkId)
+        .order_by_asc(work_media::Column::Position)
+        .all(db)
+        .await?;
+    let upload_ids: Vec<i64> = media.iter().map(|m| m.upload_id).collect();
+    let uploads = super::uploads::find_many(db, &upload_ids).await?;
+    Ok(media
+        .into_iter()
+        .map(|m| {
+            let upload = uploads.iter().find(|u| u.id == m.upload_id).cloned();
+            (m, upload)
+        })
+        .collect())
 }

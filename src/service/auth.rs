@@ -219,3 +219,19 @@ pub async fn authenticate(
         person_id: session.person_id,
     })
 }
+
+/// The person behind an optional `Authorization: Bearer` header; a bad token is an error,
+/// no header is simply anonymous.
+pub async fn optional_user(
+    db: &DatabaseConnection,
+    header: Option<&str>,
+) -> Result<Option<i64>, AppError> {
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(Some(authenticate(db, token.trim()).await?.person_id))
+}

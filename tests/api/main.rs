@@ -15,3 +15,4 @@ mod migrations;
 mod process;
 mod push;
 mod wechat_client;
+mod works;

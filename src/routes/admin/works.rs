@@ -1,0 +1,93 @@
+//! Reviewers: `GET /api/v1/admin/works`, `POST /api/v1/admin/works/{id}/review`.
+
+use chrono::Utc;
+use poem::web::Data;
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use crate::{
+    error::AppError,
+    routes::{Tag, api::works::WorkView, auth::AdminAuth},
+    service::review::{self, Decision},
+    startup::AppState,
+};
+
+/// Moderation by people.
+pub struct ReviewApi;
+
+/// Works to review.
+#[derive(Object)]
+struct ReviewList {
+    items: Vec<WorkView>,
+}
+
+/// A decision.
+#[derive(Object)]
+struct ReviewRequest {
+    /// approve or reject.
+    decision: String,
+    /// Required to reject; shown to the author.
+    reason: Option<String>,
+}
+
+#[OpenApi(prefix_path = "/api/v1/admin", tag = "Tag::Admin")]
+impl ReviewApi {
+    /// Works by status, category and unit (unit organisers: their unit only).
+    #[oai(path = "/works", method = "get")]
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        status: Query<Option<String>>,
+        category: Query<Option<String>>,
+        unit: Query<Option<i64>>,
+    ) -> poem::Result<Json<ReviewList>> {
+        let works = review::queue(
+            &state.db,
+            &auth.0,
+            status.0.as_deref(),
+            category.0.as_deref(),
+            unit.0,
+        )
+        .await?;
+        Ok(Json(ReviewList {
+            items: works
+                .into_iter()
+                .map(|w| WorkView::build(w, &state.store, true))
+                .collect(),
+        }))
+    }
+
+    /// Approve or reject a work.
+    #[oai(path = "/works/:id/review", method = "post")]
+    async fn review(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<i64>,
+        body: Json<ReviewRequest>,
+    ) -> poem::Result<Json<WorkView>> {
+        let decision = match body.decision.as_str() {
+            "approve" => Decision::Approve,
+            "reject" => Decision::Reject,
+            other => {
+                return Err(
+                    AppError::BadRequest(format!("decision `{other}`: approve or reject")).into(),
+                );
+            }
+        };
+        let work = review::decide(
+            &state.db,
+            &auth.0,
+            id.0,
+            decision,
+            body.reason.as_deref(),
+            Utc::now(),
+        )
+        .await?;
+        Ok(Json(WorkView::build(work, &state.store, true)))
+    }
+}

@@ -1,0 +1,104 @@
+//! Reviewers' side of moderation: the queue, and approve / reject decisions.
+
+use chrono::{DateTime, Utc};
+use entity::work;
+use sea_orm::{ConnectionTrait, Set};
+
+use crate::{
+    domain::{role::Role, text::char_count, work::WorkStatus},
+    error::AppError,
+    repo::{self, works::AdminFilter},
+    service::{
+        admin_tokens::AdminIdentity,
+        works::{WorkDetails, details},
+    },
+};
+
+/// A reviewer's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Publish.
+    Approve,
+    /// Refuse, with a reason for the author.
+    Reject,
+}
+
+/// Works for the review list; a unit organiser sees only their unit.
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    who: &AdminIdentity,
+    status: Option<&str>,
+    category: Option<&str>,
+    unit_id: Option<i64>,
+) -> Result<Vec<WorkDetails>, AppError> {
+    who.require(&[Role::Reviewer, Role::Admin, Role::Unit])?;
+    if let Some(status) = status
+        && WorkStatus::parse(status).is_none()
+    {
+        return Err(AppError::BadRequest(format!("unknown status `{status}`")));
+    }
+    let unit_id = if who.role == Role::Unit {
+        who.unit_id
+    } else {
+        unit_id
+    };
+    let works = repo::works::list_for_review(
+        db,
+        AdminFilter {
+            status,
+            category,
+            unit_id,
+        },
+        200,
+    )
+    .await?;
+    details(db, works).await
+}
+
+/// Approves or rejects a work; withdrawn works are the author's and stay withdrawn.
+pub async fn decide(
+    db: &impl ConnectionTrait,
+    who: &AdminIdentity,
+    work_id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<WorkDetails, AppError> {
+    who.require(&[Role::Reviewer, Role::Admin])?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if decision == Decision::Reject && reason.is_none_or(|r| char_count(r) > 200) {
+        return Err(AppError::BadRequestFields(
+            [(
+                "reason".to_owned(),
+                "驳回须填写原因（200字以内）".to_owned(),
+            )]
+            .into(),
+        ));
+    }
+    let work = repo::works::find(db, work_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if work.status == WorkStatus::Withdrawn.as_str() {
+        return Err(AppError::Forbidden);
+    }
+    let mut changes: work::ActiveModel = work.into();
+    let status = match decision {
+        Decision::Approve => WorkStatus::Approved,
+        Decision::Reject => WorkStatus::Rejected,
+    };
+    changes.status = Set(status.as_str().to_owned());
+    changes.moderation_note = Set(reason.map(str::to_owned));
+    changes.approved_at = Set((decision == Decision::Approve).then_some(now));
+    changes.updated_at = Set(now);
+    let work = repo::works::update(db, changes).await?;
+    tracing::info!(
+        work.id = work_id,
+        admin.token = who.token_id,
+        decision = status.as_str(),
+        "work reviewed"
+    );
+    details(db, vec![work])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
+}
