@@ -300,16 +300,22 @@ async fn act_within_budget(deps: &PushDeps, inbound: Inbound) -> Result<String, 
     let (answer, answered) = tokio::sync::oneshot::channel::<Result<String, AppError>>();
     let task_deps = deps.clone();
     tokio::spawn(async move {
-        let result = act_once(&task_deps, &inbound, &key).await;
-        if let Ok(reply) = &result {
-            task_deps
-                .endpoint
-                .recent
-                .insert(key.clone(), reply.clone())
-                .await;
-        }
-        if let Err(unsent) = answer.send(result) {
-            deliver_late(&task_deps, &inbound, unsent).await;
+        match act_once(&task_deps, &inbound, &key).await {
+            Ok(handled) => {
+                task_deps
+                    .endpoint
+                    .recent
+                    .insert(key, handled.xml.clone())
+                    .await;
+                if answer.send(Ok(handled.xml)).is_err()
+                    && let Some(text) = handled.text
+                {
+                    deliver_late(&task_deps, &inbound.from_user_name, text).await;
+                }
+            }
+            Err(err) => {
+                let _ = answer.send(Err(err));
+            }
         }
     });
     match tokio::time::timeout(deps.endpoint.budget, answered).await {
@@ -324,7 +330,16 @@ async fn act_within_budget(deps: &PushDeps, inbound: Inbound) -> Result<String, 
     }
 }
 
-async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<String, AppError> {
+/// The outcome of acting on a push once.
+struct Handled {
+    /// The passive reply (empty: `success`).
+    xml: String,
+    /// The reply's text, for a customer-service message if the passive reply comes too late;
+    /// `None` when this handler did not act (a retry) or the reply is not text.
+    text: Option<String>,
+}
+
+async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handled, AppError> {
     let now = Utc::now();
     let phase = deps.phase.phase(&deps.db, now).await?;
     let ctx = ChatContext {
@@ -338,45 +353,29 @@ async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Strin
     // Claim first: a concurrent retry waits here until this transaction ends.
     if !repo::receipts::try_record(&txn, key, "", now).await? {
         txn.rollback().await?;
-        return Ok(repo::receipts::reply_for(&deps.db, key)
+        let xml = repo::receipts::reply_for(&deps.db, key)
             .await?
-            .unwrap_or_default());
+            .unwrap_or_default();
+        return Ok(Handled { xml, text: None });
     }
-    let reply = render(chat::act(&txn, &ctx, inbound).await?, inbound);
-    repo::receipts::set_reply(&txn, key, &reply).await?;
+    let reply = chat::act(&txn, &ctx, inbound).await?;
+    let text = match &reply {
+        Some(Reply::Text { content }) => Some(content.clone()),
+        _ => None,
+    };
+    let xml = render(reply, inbound);
+    repo::receipts::set_reply(&txn, key, &xml).await?;
     txn.commit().await?;
-    Ok(reply)
+    Ok(Handled { xml, text })
 }
 
-/// The passive reply window has passed: send the text by customer-service message.
-async fn deliver_late(deps: &PushDeps, inbound: &Inbound, result: Result<String, AppError>) {
-    let Ok(xml) = result else {
-        return;
-    };
-    let Some(text) = reply_text(&xml) else {
-        return;
-    };
-    let text = format!("{}{text}", deps.replies.messages.late_reply_prefix);
+/// The passive reply window has passed: queue the text as a customer-service message.
+async fn deliver_late(deps: &PushDeps, openid: &str, text: String) {
     let job = Job::SendChatText {
-        openid: inbound.from_user_name.clone(),
-        text,
+        openid: openid.to_owned(),
+        text: format!("{}{text}", deps.replies.messages.late_reply_prefix),
     };
     if let Err(err) = job.enqueue(&deps.db, Utc::now()).await {
         tracing::error!(error = %err, "could not queue a late chat reply");
     }
-}
-
-/// The text content of a rendered text reply.
-fn reply_text(xml: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct TextReply {
-        #[serde(rename = "MsgType")]
-        msg_type: String,
-        #[serde(rename = "Content")]
-        content: Option<String>,
-    }
-    let parsed: TextReply = quick_xml::de::from_str(xml).ok()?;
-    (parsed.msg_type == "text")
-        .then_some(parsed.content)
-        .flatten()
 }
