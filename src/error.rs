@@ -45,6 +45,9 @@ pub enum AppError {
     /// A rule of the category is broken; `fields` says which.
     #[error("作品不符合要求")]
     InvalidWork(BTreeMap<String, String>),
+    /// Message data WeChat would refuse (47003); `fields` names the keys.
+    #[error("消息内容不符合模板要求")]
+    InvalidData(BTreeMap<String, String>),
     /// The per-day vote cap is reached.
     #[error("今天的投票次数已用完，明天再来吧")]
     DailyVoteLimit { retry_after: Duration },
@@ -110,6 +113,7 @@ impl AppError {
             Self::TooLarge => "too_large",
             Self::UnsupportedMedia(_) => "unsupported_media",
             Self::InvalidWork(_) => "invalid_work",
+            Self::InvalidData(_) => "invalid_data",
             Self::DailyVoteLimit { .. } => "daily_vote_limit",
             Self::RateLimited { .. } => "rate_limited",
             Self::Wechat(_) => "wechat_error",
@@ -141,7 +145,7 @@ impl ResponseError for AppError {
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::InvalidWork(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidWork(_) | Self::InvalidData(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::DailyVoteLimit { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Wechat(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -160,7 +164,9 @@ impl ResponseError for AppError {
             _ => {}
         }
         let fields = match self {
-            Self::InvalidWork(fields) | Self::BadRequestFields(fields) => Some(fields),
+            Self::InvalidWork(fields)
+            | Self::BadRequestFields(fields)
+            | Self::InvalidData(fields) => Some(fields),
             _ => None,
         };
         let mut response = error_body(status, self.code(), &self.to_string(), fields);

@@ -82,6 +82,7 @@ struct RawSettings {
     callback_budget_ms: Option<u64>,
     callback_replay_window_s: Option<u64>,
     job_poll_ms: Option<u64>,
+    outbox_retry_base_ms: Option<u64>,
     shutdown_grace_s: Option<u64>,
     db_max_connections: Option<u32>,
 }
@@ -204,6 +205,8 @@ pub struct Settings {
     pub admin_token: Option<SecretString>,
     /// How often the job worker looks for due jobs.
     pub job_poll: Duration,
+    /// First retry delay of a notification WeChat refused for a passing reason.
+    pub outbox_retry_base: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// tracing filter directives.
@@ -438,6 +441,11 @@ impl Settings {
                 raw.job_poll_ms,
                 1000,
                 ("job_poll_ms", "WANGJU_JOB_POLL_MS"),
+            )?),
+            outbox_retry_base: Duration::from_millis(positive(
+                raw.outbox_retry_base_ms,
+                30_000,
+                ("outbox_retry_base_ms", "WANGJU_OUTBOX_RETRY_BASE_MS"),
             )?),
             log_format,
             log_filter: raw

@@ -13,7 +13,10 @@ use crate::{
     campaign::{Campaign, replies::Replies},
     db::{self, DbSetupError},
     error::AppError,
-    jobs::worker::{JobDeps, run_worker},
+    jobs::{
+        outbox::{OutboxPolicy, run_outbox},
+        worker::{JobDeps, run_worker},
+    },
     metrics::Metrics,
     repo::{self, wechat_tokens::DbTokenStore},
     routes::{
@@ -192,6 +195,18 @@ impl Application {
             self.state.settings.job_poll,
             jobs_stopped,
         ));
+        let outbox = tokio::spawn(run_outbox(
+            self.state.db.clone(),
+            self.state.wechat.clone(),
+            OutboxPolicy {
+                poll: self.state.settings.job_poll,
+                retry_base: self.state.settings.outbox_retry_base,
+                max_attempts: 8,
+                quota_pause: std::time::Duration::from_secs(3600),
+                lease: std::time::Duration::from_secs(300),
+            },
+            stop_jobs.subscribe(),
+        ));
         tracing::info!(addr = %self.local_addr, "listening");
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
@@ -199,6 +214,7 @@ impl Application {
         // The worker finishes the job in hand; unfinished jobs wait in the table for the next start.
         let _ = stop_jobs.send(true);
         let _ = worker.await;
+        let _ = outbox.await;
         served
     }
 }

@@ -1,10 +1,12 @@
 //! Pure types and rules, no I/O.
 
+pub mod audience;
 pub mod chat;
 pub mod identity;
 pub mod listing;
 pub mod moderation;
 pub mod role;
+pub mod template;
 pub mod text;
 pub mod token;
 pub mod work;

@@ -1,5 +1,6 @@
 //! Background work: what can be queued, and the worker that runs it.
 
+pub mod outbox;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,11 @@ pub enum Job {
     ModerateWork {
         /// The work.
         work_id: i64,
+    },
+    /// Turn a due broadcast into outbox rows.
+    ExpandNotification {
+        /// The broadcast.
+        notification_id: i64,
     },
     /// Learn a follower's unionid, to join them with their mini-program login.
     LinkFollower {
@@ -46,6 +52,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::FetchWechatMedia { .. } => "fetch_wechat_media",
+            Self::ExpandNotification { .. } => "expand_notification",
             Self::LinkFollower { .. } => "link_follower",
             Self::ModerateWork { .. } => "moderate_work",
             Self::ModerationTimeout { .. } => "moderation_timeout",

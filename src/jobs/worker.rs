@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     jobs::Job,
     repo,
-    service::{auth, media, moderation},
+    service::{auth, media, moderation, notifications},
     storage::MediaStore,
     wechat::client::{CustomMessage, ErrorClass, WechatClient, WechatError},
 };
@@ -76,8 +76,14 @@ const LEASE: Duration = Duration::from_secs(120);
 
 /// Delay before attempt `attempts + 1`: 10 s, 20 s, 40 s … capped at an hour.
 pub fn backoff(attempts: i32) -> Duration {
+    backoff_from(Duration::from_secs(10), attempts)
+}
+
+/// Delay before attempt `attempts + 1`, doubling from `base`, capped at an hour.
+pub fn backoff_from(base: Duration, attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.clamp(1, 12) - 1).unwrap_or(0);
-    Duration::from_secs((10u64 << exponent).min(3600))
+    base.saturating_mul(1 << exponent)
+        .min(Duration::from_secs(3600))
 }
 
 /// Runs one job.
@@ -85,6 +91,10 @@ async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
     match job {
         Job::FetchWechatMedia { upload_id } => media::copy_from_wechat(deps, *upload_id).await,
         Job::ModerateWork { work_id } => moderation::moderate(deps, *work_id).await,
+        Job::ExpandNotification { notification_id } => {
+            notifications::expand(&deps.db, *notification_id, Utc::now()).await?;
+            Ok(())
+        }
         Job::LinkFollower { openid } => {
             let info = deps.wechat.user_info(openid).await?;
             if let Some(unionid) = info.unionid {

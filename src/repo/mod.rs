@@ -3,6 +3,7 @@
 pub mod admin_tokens;
 pub mod drafts;
 pub mod jobs;
+pub mod notifications;
 pub mod overrides;
 pub mod people;
 pub mod receipts;

@@ -118,3 +118,15 @@ pub async fn find_many(
         .all(db)
         .await
 }
+
+/// Ids of the people of a unit.
+pub async fn ids_in_unit(db: &impl ConnectionTrait, unit_id: i64) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    person::Entity::find()
+        .select_only()
+        .column(person::Column::Id)
+        .filter(person::Column::UnitId.eq(unit_id))
+        .into_tuple()
+        .all(db)
+        .await
+}

@@ -231,3 +231,19 @@ pub async fn media_with_uploads(
         })
         .collect())
 }
+
+/// People who submitted works (not withdrawn) in a category.
+pub async fn authors_in_category(
+    db: &impl ConnectionTrait,
+    category: &str,
+) -> Result<Vec<i64>, DbErr> {
+    work::Entity::find()
+        .select_only()
+        .column(work::Column::AuthorId)
+        .distinct()
+        .filter(work::Column::Category.eq(category))
+        .filter(work::Column::Status.ne("withdrawn"))
+        .into_tuple()
+        .all(db)
+        .await
+}

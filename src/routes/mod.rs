@@ -34,6 +34,8 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             api::campaign::CampaignApi,
             api::works::WorksApi,
             admin::works::ReviewApi,
+            api::subscriptions::SubscriptionsApi,
+            admin::notifications::NotificationsApi,
             admin::tokens::TokensApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))

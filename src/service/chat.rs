@@ -22,7 +22,7 @@ use crate::{
     jobs::Job,
     repo,
     service::{
-        moderation,
+        moderation, notifications,
         works::{self, NewSubmission, SubmitError},
     },
     wechat::{
@@ -83,7 +83,9 @@ pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
             Event::Subscribe { .. }
             | Event::Scan { .. }
             | Event::Unsubscribe
-            | Event::WxaMediaCheck { .. } => Plan::Act,
+            | Event::WxaMediaCheck { .. }
+            | Event::SubscribeMsgPopup(_)
+            | Event::SubscribeMsgChange(_) => Plan::Act,
             Event::Click { key } => match ctx.replies.click(key) {
                 Some(ClickAction::Reply(reply)) => Plan::Reply(text(reply)),
                 Some(ClickAction::Help) => Plan::Reply(text(&ctx.replies.help)),
@@ -189,6 +191,15 @@ pub async fn act(
                 .map(Some)
         }
         InboundKind::Event(Event::Scan { event_key, .. }) => scan(db, ctx, openid, event_key).await,
+        InboundKind::Event(Event::SubscribeMsgPopup(items) | Event::SubscribeMsgChange(items)) => {
+            let (person, _) = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
+            let answers: Vec<(String, String)> = items
+                .iter()
+                .map(|i| (i.template_id.clone(), i.status.clone()))
+                .collect();
+            notifications::record_event_answers(db, person.id, &answers, ctx.now).await?;
+            Ok(None)
+        }
         InboundKind::Event(Event::Unsubscribe) => {
             unsubscribe(db, openid, ctx.now).await?;
             Ok(None)

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod health;
 pub mod media;
 pub mod moderation;
+pub mod notifications;
 pub mod people;
 pub mod review;
 pub mod works;

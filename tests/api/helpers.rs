@@ -38,6 +38,7 @@ pub struct TestApp {
     guard: Arc<DatabaseGuard>,
     media: Arc<tempfile::TempDir>,
     backend: Backend,
+    overrides: Vec<(String, Value)>,
 }
 
 impl TestApp {
@@ -46,13 +47,20 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    /// A second server process-equivalent on the same database (restarts, several instances).
-    pub async fn another(&self, overrides: &[(&str, Value)]) -> TestApp {
+    /// A second server process-equivalent on the same database and settings (restarts,
+    /// several instances), with `extra` settings on top.
+    pub async fn another(&self, extra: &[(&str, Value)]) -> TestApp {
+        let mut overrides: Vec<(&str, Value)> = self
+            .overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        overrides.extend(extra.iter().cloned());
         start(
             self.backend,
             self.database_url.clone(),
             (self.guard.clone(), self.media.clone()),
-            overrides,
+            &overrides,
         )
         .await
     }
@@ -260,25 +268,35 @@ async fn start(
         guard,
         media,
         backend,
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
     }
 }
 
 /// Spawns the app in live WeChat mode against a fresh fake WeChat (short read timeout).
 pub async fn spawn_app_with_fake_wechat(backend: Backend) -> Option<(TestApp, FakeWechat)> {
+    spawn_app_with_fake_wechat_and(backend, &[]).await
+}
+
+/// As [`spawn_app_with_fake_wechat`], with more settings overrides.
+pub async fn spawn_app_with_fake_wechat_and(
+    backend: Backend,
+    extra: &[(&str, Value)],
+) -> Option<(TestApp, FakeWechat)> {
     let fake = FakeWechat::start().await;
-    let app = spawn_app_with(
-        backend,
-        &[
-            ("wechat_mode", "live".into()),
-            ("wechat_api_base", fake.base.clone().into()),
-            ("wechat_read_timeout_ms", 2_000.into()),
-            ("mp_appid", FAKE_MP_APPID.into()),
-            ("mp_secret", "fake-mp-secret".into()),
-            ("miniapp_appid", FAKE_MINIAPP_APPID.into()),
-            ("miniapp_secret", "fake-miniapp-secret".into()),
-        ],
-    )
-    .await?;
+    let mut overrides: Vec<(&str, Value)> = vec![
+        ("wechat_mode", "live".into()),
+        ("wechat_api_base", fake.base.clone().into()),
+        ("wechat_read_timeout_ms", 2_000.into()),
+        ("mp_appid", FAKE_MP_APPID.into()),
+        ("mp_secret", "fake-mp-secret".into()),
+        ("miniapp_appid", FAKE_MINIAPP_APPID.into()),
+        ("miniapp_secret", "fake-miniapp-secret".into()),
+    ];
+    overrides.extend(extra.iter().cloned());
+    let app = spawn_app_with(backend, &overrides).await?;
     Some((app, fake))
 }
 

@@ -12,6 +12,7 @@ mod callback;
 mod health;
 mod interop;
 mod migrations;
+mod notifications;
 mod process;
 mod push;
 mod wechat_client;

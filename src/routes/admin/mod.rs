@@ -1,5 +1,6 @@
 //! Admin JSON API, one file per resource.
 
 pub mod campaign;
+pub mod notifications;
 pub mod tokens;
 pub mod works;

@@ -1,0 +1,199 @@
+//! The outbox sender: claims due messages and sends each through WeChat at most once.
+//!
+//! Delivery rule (documented in the README): a row is marked `in_flight` and committed before
+//! WeChat is called. If the process dies during the call, WeChat may or may not have delivered
+//! it and subscribe messages carry no id to ask by, so the row ends `unknown` and is never sent
+//! again: at most once, never twice. A credit is taken before the call and given back unless
+//! WeChat accepted the message, so only accepted sends consume one.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::watch;
+
+use crate::{
+    jobs::worker::backoff_from,
+    repo,
+    service::notifications::MessagePayload,
+    wechat::client::{ErrorClass, FieldValue, SubscribeMessage, WechatClient, WechatError},
+};
+
+/// How the sender runs.
+#[derive(Clone, Debug)]
+pub struct OutboxPolicy {
+    /// Poll interval when the queue is empty.
+    pub poll: Duration,
+    /// First retry delay; doubles per attempt.
+    pub retry_base: Duration,
+    /// Attempts before a row fails for good.
+    pub max_attempts: i32,
+    /// How long to stop sending after WeChat's daily quota error (45009).
+    pub quota_pause: Duration,
+    /// How long a claimed row is ours.
+    pub lease: Duration,
+}
+
+/// How one send ended.
+enum Outcome {
+    Sent,
+    /// Will never succeed: the row ends with this reason.
+    Failed(String),
+    /// Try again after a delay.
+    Retry(String),
+    /// WeChat's quota is used up: retry after the pause, stop sending meanwhile.
+    Quota(String),
+}
+
+/// Errors after which a send is pointless: refused by the user, bad data, bad openid,
+/// user blocked the account, service window closed.
+const PERMANENT: [i64; 6] = [43101, 47003, 40003, 43004, 45015, 40037];
+
+fn outcome_of(err: &WechatError) -> Outcome {
+    match err.errcode() {
+        Some(45009) => Outcome::Quota(err.to_string()),
+        Some(code) if PERMANENT.contains(&code) => Outcome::Failed(err.to_string()),
+        _ => match err.class() {
+            ErrorClass::Permanent => Outcome::Failed(err.to_string()),
+            ErrorClass::Quota => Outcome::Quota(err.to_string()),
+            ErrorClass::Retryable | ErrorClass::Token => Outcome::Retry(err.to_string()),
+        },
+    }
+}
+
+async fn send_one(
+    db: &DatabaseConnection,
+    wechat: &WechatClient,
+    row: &entity::outbox::Model,
+) -> Result<Outcome, DbErr> {
+    let Some(person) = repo::people::find(db, row.person_id).await? else {
+        return Ok(Outcome::Failed("recipient no longer exists".to_owned()));
+    };
+    let Some(openid) = person.miniapp_openid else {
+        return Ok(Outcome::Failed(
+            "recipient has no mini-program identity".to_owned(),
+        ));
+    };
+    let payload: MessagePayload = match serde_json::from_str(&row.payload) {
+        Ok(payload) => payload,
+        Err(err) => return Ok(Outcome::Failed(format!("unreadable payload: {err}"))),
+    };
+    let data = payload
+        .data
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|(key, field)| {
+                    let value = field.get("value")?.as_str()?.to_owned();
+                    Some((key.clone(), FieldValue { value }))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !repo::notifications::take_credit(db, row.person_id, &row.template_id).await? {
+        return Ok(Outcome::Failed(
+            "no send credit: the user has not accepted this template".to_owned(),
+        ));
+    }
+    let message = SubscribeMessage {
+        touser: openid,
+        template_id: row.template_id.clone(),
+        page: payload.page,
+        data,
+        miniprogram_state: None,
+        lang: Some("zh_CN".to_owned()),
+    };
+    let outcome = match wechat.subscribe_send(&message).await {
+        Ok(()) => Outcome::Sent,
+        Err(err) => outcome_of(&err),
+    };
+    if !matches!(outcome, Outcome::Sent) {
+        // WeChat did not accept it: the credit is not used.
+        repo::notifications::return_credit(db, row.person_id, &row.template_id).await?;
+    }
+    Ok(outcome)
+}
+
+/// Claims and sends one batch; returns how many rows were claimed and whether to pause.
+pub async fn tick(
+    db: &DatabaseConnection,
+    wechat: &WechatClient,
+    policy: &OutboxPolicy,
+) -> Result<(usize, bool), DbErr> {
+    let now = Utc::now();
+    repo::notifications::expire_in_flight(db, now).await?;
+    let lease = chrono::Duration::from_std(policy.lease).unwrap_or(chrono::Duration::minutes(5));
+    let rows = repo::notifications::claim(db, now, now + lease, 50).await?;
+    let claimed = rows.len();
+    let mut paused = false;
+    for row in rows {
+        let outcome = if paused {
+            Outcome::Quota("sending paused: daily quota used up".to_owned())
+        } else {
+            send_one(db, wechat, &row).await?
+        };
+        let now = Utc::now();
+        match outcome {
+            Outcome::Sent => {
+                repo::notifications::settle(db, row.id, "sent", None, None, now).await?
+            }
+            Outcome::Failed(reason) => {
+                tracing::warn!(outbox.id = row.id, reason, "message not sent");
+                repo::notifications::settle(db, row.id, "failed", Some(&reason), None, now).await?;
+            }
+            Outcome::Retry(reason) if row.attempts < policy.max_attempts => {
+                let delay = backoff_from(policy.retry_base, row.attempts);
+                let at =
+                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+                repo::notifications::settle(db, row.id, "pending", Some(&reason), Some(at), now)
+                    .await?;
+            }
+            Outcome::Retry(reason) => {
+                repo::notifications::settle(db, row.id, "failed", Some(&reason), None, now).await?;
+            }
+            Outcome::Quota(reason) => {
+                paused = true;
+                let at = now
+                    + chrono::Duration::from_std(policy.quota_pause)
+                        .unwrap_or(chrono::Duration::hours(1));
+                repo::notifications::settle(db, row.id, "pending", Some(&reason), Some(at), now)
+                    .await?;
+            }
+        }
+    }
+    Ok((claimed, paused))
+}
+
+/// Runs until `stop` turns true.
+pub async fn run_outbox(
+    db: DatabaseConnection,
+    wechat: WechatClient,
+    policy: OutboxPolicy,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let wait = match tick(&db, &wechat, &policy).await {
+            Ok((_, true)) => {
+                tracing::error!("WeChat's daily quota is used up (45009): sending paused");
+                Some(policy.quota_pause)
+            }
+            Ok((0, false)) => Some(policy.poll),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox poll failed");
+                Some(policy.poll)
+            }
+        };
+        if let Some(wait) = wait {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    tracing::info!("outbox sender stopped");
+}

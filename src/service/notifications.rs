@@ -1,0 +1,222 @@
+//! Subscribe-message consent, broadcasts, and the outbox that sends each message once.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    domain::{audience::Audience, template::check_data},
+    error::AppError,
+    jobs::Job,
+    repo::{self, notifications::NewMessage},
+};
+
+/// What an outbox row carries to WeChat.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessagePayload {
+    /// Page opened on tap.
+    pub page: Option<String>,
+    /// Template data in WeChat's shape.
+    pub data: Value,
+}
+
+fn template_ok(template_id: &str) -> bool {
+    !template_id.is_empty()
+        && template_id.len() <= 128
+        && template_id.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// Records the results of `wx.requestSubscribeMessage`: each accept is one send credit.
+pub async fn record_answers(
+    db: &DatabaseConnection,
+    person_id: i64,
+    results: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut errors = BTreeMap::new();
+    for (template, status) in results {
+        if !template_ok(template) {
+            errors.insert(template.clone(), "模板编号无效".to_owned());
+        } else if !matches!(status.as_str(), "accept" | "reject" | "ban" | "filter") {
+            errors.insert(template.clone(), "须为 accept、reject 或 ban".to_owned());
+        }
+    }
+    if results.is_empty() || !errors.is_empty() {
+        return Err(AppError::BadRequestFields(errors));
+    }
+    let txn = db.begin().await?;
+    for (template, status) in results {
+        // WeChat's `filter` (template hidden by the platform) stops sends like a reject.
+        let status = if status == "filter" { "reject" } else { status };
+        repo::notifications::record_answer(&txn, person_id, template, status, now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records answers that arrive as official-account events (popup and settings changes).
+pub async fn record_event_answers(
+    db: &impl ConnectionTrait,
+    person_id: i64,
+    items: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for (template, status) in items {
+        if template_ok(template) && matches!(status.as_str(), "accept" | "reject") {
+            repo::notifications::record_answer(db, person_id, template, status, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A broadcast to schedule.
+#[derive(Debug)]
+pub struct NewBroadcast {
+    /// Subscribe-message template id.
+    pub template_id: String,
+    /// Data in WeChat's shape.
+    pub data: Value,
+    /// Page opened on tap.
+    pub page: Option<String>,
+    /// Who receives it.
+    pub audience: Value,
+    /// When to send (`None`: now).
+    pub send_at: Option<DateTime<Utc>>,
+}
+
+/// Validates a broadcast (47003 is caught here) and schedules it.
+pub async fn schedule(
+    db: &DatabaseConnection,
+    broadcast: NewBroadcast,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    if !template_ok(&broadcast.template_id) {
+        return Err(AppError::BadRequest("template 无效".to_owned()));
+    }
+    check_data(&broadcast.data).map_err(AppError::InvalidData)?;
+    Audience::parse(&broadcast.audience).ok_or_else(|| {
+        AppError::BadRequest(
+            r#"audience 须为 "subscribers"、{"category":..}、{"unit":..} 或 {"users":[..]}"#
+                .to_owned(),
+        )
+    })?;
+    let send_at = broadcast.send_at.unwrap_or(now).max(now);
+    let txn = db.begin().await?;
+    let row = repo::notifications::insert_notification(
+        &txn,
+        &broadcast.template_id,
+        &broadcast.data.to_string(),
+        broadcast.page.as_deref(),
+        &broadcast.audience.to_string(),
+        send_at,
+        now,
+    )
+    .await?;
+    Job::ExpandNotification {
+        notification_id: row.id,
+    }
+    .enqueue_at(&txn, send_at, now)
+    .await?;
+    txn.commit().await?;
+    Ok(row.id)
+}
+
+/// Turns a due broadcast into one outbox row per recipient (idempotent).
+pub async fn expand(
+    db: &DatabaseConnection,
+    notification_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let Some(row) = repo::notifications::notification(db, notification_id).await? else {
+        return Ok(0);
+    };
+    if row.state != "scheduled" {
+        return Ok(0);
+    }
+    let audience: Value =
+        serde_json::from_str(&row.audience).map_err(|e| AppError::Internal(e.to_string()))?;
+    let audience = Audience::parse(&audience)
+        .ok_or_else(|| AppError::Internal("stored audience unreadable".to_owned()))?;
+    let people = match audience {
+        Audience::Subscribers => repo::notifications::subscribers(db, &row.template_id).await?,
+        Audience::Category(key) => repo::works::authors_in_category(db, &key).await?,
+        Audience::Unit(unit) => repo::people::ids_in_unit(db, unit).await?,
+        Audience::Users(ids) => repo::people::find_many(db, &ids)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
+    };
+    let payload = serde_json::to_string(&MessagePayload {
+        page: row.page.clone(),
+        data: serde_json::from_str(&row.data).map_err(|e| AppError::Internal(e.to_string()))?,
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let messages = people
+        .into_iter()
+        .map(|person_id| NewMessage {
+            notification_id: Some(notification_id),
+            person_id,
+            idempotency_key: format!("n{notification_id}:p{person_id}"),
+            template_id: &row.template_id,
+            payload: &payload,
+        })
+        .collect();
+    let txn = db.begin().await?;
+    let added = repo::notifications::enqueue(&txn, messages, now).await?;
+    repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "expanded")
+        .await?;
+    txn.commit().await?;
+    tracing::info!(
+        notification.id = notification_id,
+        recipients = added,
+        "broadcast queued"
+    );
+    Ok(added)
+}
+
+/// A broadcast's state and its messages per state.
+#[derive(Debug)]
+pub struct Progress {
+    /// scheduled, expanded or cancelled.
+    pub state: String,
+    /// When it is (or was) due.
+    pub send_at: DateTime<Utc>,
+    /// Messages by state (pending, in_flight, sent, failed, unknown, cancelled).
+    pub counts: BTreeMap<String, i64>,
+}
+
+/// How far a broadcast has got.
+pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<Progress, AppError> {
+    let row = repo::notifications::notification(db, notification_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let counts = repo::notifications::counts(db, notification_id)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Progress {
+        state: row.state,
+        send_at: row.send_at,
+        counts,
+    })
+}
+
+/// Cancels what of a broadcast has not been sent yet.
+pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Progress, AppError> {
+    let txn = db.begin().await?;
+    let row = repo::notifications::notification(&txn, notification_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "cancelled")
+        .await?
+    {
+        repo::notifications::cancel_pending(&txn, notification_id).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(notification.id = row.id, "broadcast cancelled");
+    progress(db, notification_id).await
+}
