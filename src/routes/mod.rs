@@ -32,6 +32,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             api::auth::AuthApi,
             api::me::MeApi,
             api::campaign::CampaignApi,
+            api::uploads::UploadsApi,
             admin::tokens::TokensApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))

@@ -9,4 +9,5 @@ pub mod health;
 pub mod media;
 pub mod moderation;
 pub mod people;
+pub mod uploads;
 pub mod works;

@@ -14,4 +14,5 @@ mod interop;
 mod migrations;
 mod process;
 mod push;
+mod uploads;
 mod wechat_client;

@@ -3,3 +3,4 @@
 pub mod auth;
 pub mod campaign;
 pub mod me;
+pub mod uploads;
