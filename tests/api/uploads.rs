@@ -333,6 +333,58 @@ async fn over_the_upload_limit_is_413_and_nothing_is_stored(backend: Backend) {
     assert_eq!(app.media_files(), before);
 }
 
+/// A chunked body (no Content-Length) is counted as it arrives: over the limit it is a 413 even
+/// though the handler only saw its read fail.
+async fn a_chunked_body_over_the_limit_is_413(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let Some(app) = spawn_app_with(backend, &[("max_upload_bytes", (64 * 1024).into())]).await
+    else {
+        return;
+    };
+    let (token, _) = login(&app, "alice").await;
+    // An image is allowed 10 MiB, so the 64 KiB body limit is what stops this one.
+    let mut big = png(1, 1);
+    big.resize(100 * 1024, 0);
+    let body = multipart("big.png", "image/png", &big);
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let mut request = head.into_bytes();
+    for chunk in body.chunks(16 * 1024) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(&request).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("\"too_large\""), "{response}");
+    nothing_stored(&app).await;
+}
+
+mod a_chunked_body_over_the_limit {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        a_chunked_body_over_the_limit_is_413(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        a_chunked_body_over_the_limit_is_413(Backend::Postgres).await
+    }
+}
+
 mod over_the_upload_limit {
     use super::*;
 
