@@ -33,6 +33,51 @@ pub async fn insert_pending_from_wechat(
     .await
 }
 
+/// A file received and checked, ready to be recorded.
+pub struct NewReadyUpload<'a> {
+    /// The person who sent it.
+    pub owner_id: i64,
+    /// image, video or audio.
+    pub kind: &'a str,
+    /// MIME type sniffed from the bytes.
+    pub mime: &'a str,
+    /// Stored size in bytes.
+    pub size_bytes: i64,
+    /// Where the file is in media storage.
+    pub storage_key: &'a str,
+    /// Pixels, for images.
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    pub height: Option<i32>,
+    /// Length, for audio and video.
+    pub duration_ms: Option<i32>,
+}
+
+/// Records a file that is already stored, in state `ready`.
+pub async fn insert_ready(
+    db: &impl ConnectionTrait,
+    new: NewReadyUpload<'_>,
+    now: DateTime<Utc>,
+) -> Result<upload::Model, DbErr> {
+    upload::ActiveModel {
+        owner_id: Set(new.owner_id),
+        kind: Set(new.kind.to_owned()),
+        state: Set("ready".to_owned()),
+        mime: Set(new.mime.to_owned()),
+        size_bytes: Set(new.size_bytes),
+        storage_key: Set(Some(new.storage_key.to_owned())),
+        width: Set(new.width),
+        height: Set(new.height),
+        duration_ms: Set(new.duration_ms),
+        wechat_media_id: Set(None),
+        error: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
 /// One upload.
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<upload::Model>, DbErr> {
     upload::Entity::find_by_id(id).one(db).await

@@ -36,6 +36,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             admin::works::ReviewApi,
             api::subscriptions::SubscriptionsApi,
             admin::notifications::NotificationsApi,
+            api::uploads::UploadsApi,
             admin::tokens::TokensApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))

@@ -1,7 +1,13 @@
 //! The outermost middleware: request id, tracing span, body size limit, error rendering,
 //! access log and metrics for every request.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use futures_util::StreamExt;
 use poem::{
@@ -95,9 +101,16 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 Some(_) => self.inner.call(req).await,
                 None => {
                     // No Content-Length (chunked): count the bytes as they arrive.
-                    let body = req.take_body();
-                    req.set_body(limited(body, limit));
-                    self.inner.call(req).await
+                    let (body, tripped) = limited(req.take_body(), limit);
+                    req.set_body(body);
+                    let result = self.inner.call(req).await;
+                    // The handler saw only a read error (and may have called it a bad
+                    // request); the client must see what happened: 413.
+                    if tripped.load(Ordering::Relaxed) {
+                        Err(AppError::TooLarge.into())
+                    } else {
+                        result
+                    }
                 }
             };
             let (mut response, route) = match result {
@@ -146,17 +159,20 @@ fn incoming_request_id(req: &Request) -> Option<String> {
     sane.then(|| value.to_owned())
 }
 
-/// Wraps a body so that reading more than `limit` bytes fails instead of growing memory.
-fn limited(body: Body, limit: u64) -> Body {
-    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+/// Wraps a body so that reading more than `limit` bytes fails instead of growing memory; the
+/// flag tells afterwards whether that happened.
+fn limited(body: Body, limit: u64) -> (Body, Arc<AtomicBool>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let tripped = Arc::new(AtomicBool::new(false));
+    let flag = tripped.clone();
     let stream = body.into_bytes_stream().map(move |chunk| {
         let chunk = chunk?;
-        let total = seen.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
-            + chunk.len() as u64;
+        let total = seen.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
         if total > limit {
+            flag.store(true, Ordering::Relaxed);
             return Err(std::io::Error::other("request body over its size limit"));
         }
         Ok(chunk)
     });
-    Body::from_bytes_stream(stream)
+    (Body::from_bytes_stream(stream), tripped)
 }

@@ -11,4 +11,5 @@ pub mod moderation;
 pub mod notifications;
 pub mod people;
 pub mod review;
+pub mod uploads;
 pub mod works;

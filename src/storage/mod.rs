@@ -1,6 +1,7 @@
 //! Media storage (a local directory or an S3-compatible bucket), type sniffing and probing.
 
 pub mod image;
+pub mod media;
 pub mod sniff;
 
 use std::sync::Arc;

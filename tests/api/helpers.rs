@@ -65,6 +65,24 @@ impl TestApp {
         .await
     }
 
+    /// Every file in the app's media storage (relative paths), sorted.
+    pub fn media_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("read media dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.media.path(), self.media.path(), &mut out);
+        out.sort();
+        out
+    }
+
     /// Waits (up to 10 s) until `check` holds, polling.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where

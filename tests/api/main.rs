@@ -15,5 +15,6 @@ mod migrations;
 mod notifications;
 mod process;
 mod push;
+mod uploads;
 mod wechat_client;
 mod works;

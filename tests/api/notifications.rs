@@ -256,29 +256,26 @@ db_test!(
     |app| async move {
         let ids = recipients(&app, 1, 1).await;
         let now = chrono::Utc::now();
-        wangju::repo::notifications::enqueue(
-            &app.db,
-            vec![wangju::repo::notifications::NewMessage {
-                notification_id: None,
-                person_id: ids[0],
-                idempotency_key: "lost".to_owned(),
-                template_id: TEMPLATE,
-                payload: &json!({"page": null, "data": valid_data()}).to_string(),
-            }],
-            now,
-        )
+        // What a crash leaves: claimed, lease run out, outcome unknown. Written in that state
+        // at once, so that the running sender cannot take it as pending first.
+        entity::outbox::ActiveModel {
+            notification_id: Set(None),
+            person_id: Set(ids[0]),
+            idempotency_key: Set("lost".to_owned()),
+            template_id: Set(TEMPLATE.to_owned()),
+            payload: Set(json!({"page": null, "data": valid_data()}).to_string()),
+            state: Set("in_flight".to_owned()),
+            attempts: Set(1),
+            next_attempt_at: Set(now),
+            locked_until: Set(Some(now - chrono::Duration::minutes(1))),
+            last_error: Set(None),
+            sent_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.db)
         .await
         .unwrap();
-        // What a crash leaves: claimed, lease run out, outcome unknown.
-        let row = entity::outbox::Entity::find()
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut lost: entity::outbox::ActiveModel = row.into();
-        lost.state = Set("in_flight".to_owned());
-        lost.locked_until = Set(Some(now - chrono::Duration::minutes(1)));
-        lost.update(&app.db).await.unwrap();
         app.eventually("the lost row is written off", || async {
             wangju::repo::notifications::count_in_state(&app.db, "unknown")
                 .await

@@ -4,4 +4,5 @@ pub mod auth;
 pub mod campaign;
 pub mod me;
 pub mod subscriptions;
+pub mod uploads;
 pub mod works;

@@ -1,0 +1,445 @@
+//! `POST /api/v1/uploads`: type from the bytes, image checks, durations, size limits.
+
+use std::io::Cursor;
+
+use image::{ImageFormat, RgbImage};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    helpers::{Backend, TestApp, spawn_app_with},
+};
+
+const BOUNDARY: &str = "----wangju-test-boundary-7MA4YWxkTrZu0gW";
+
+/// Logs in through the sandbox and returns the bearer token and person id.
+async fn login(app: &TestApp, code: &str) -> (String, i64) {
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["user"]["id"].as_i64().unwrap(),
+    )
+}
+
+/// A multipart body as wx.uploadFile sends it: a `formData` field, then the file.
+fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nslogan\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url("/api/v1/uploads"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(file_name, content_type, bytes));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap()
+}
+
+/// Uploads as a fresh user and expects 201.
+async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
+    let (token, _) = login(app, "alice").await;
+    let res = upload(app, Some(&token), file_name, content_type, bytes).await;
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 201, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Expects the contract's error body with this status and code.
+async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(res.status(), status);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["message"].as_str().unwrap().to_owned()
+}
+
+async fn nothing_stored(app: &TestApp) {
+    let rows = entity::upload::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(rows, 0, "no upload row");
+    assert_eq!(app.media_files(), Vec::<String>::new(), "no stored file");
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    RgbImage::from_pixel(width, height, image::Rgb([200, 30, 30]))
+        .write_to(&mut out, ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// PNG's CRC-32, so that a doctored header is otherwise valid.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// One ISO box: size, type, payload.
+fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = (u32::try_from(payload.len() + 8).unwrap())
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A minimal MP4 of `seconds`: `ftyp`, a `moov` with only an `mvhd` (timescale 600, as
+/// QuickTime writes), and an `mdat` of `payload` zero bytes.
+fn mp4(seconds: u32, payload: usize) -> Vec<u8> {
+    let mut mvhd = vec![0u8; 12]; // version, flags, creation and modification times
+    mvhd.extend_from_slice(&600u32.to_be_bytes());
+    mvhd.extend_from_slice(&(seconds * 600).to_be_bytes());
+    mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
+    mvhd.extend_from_slice(&0x0100u16.to_be_bytes()); // volume 1.0
+    mvhd.extend_from_slice(&[0u8; 10]);
+    for m in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
+        mvhd.extend_from_slice(&m.to_be_bytes());
+    }
+    mvhd.extend_from_slice(&[0u8; 24]);
+    mvhd.extend_from_slice(&2u32.to_be_bytes());
+    let mut out = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    out.extend(mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)));
+    out.extend(mp4_box(b"mdat", &vec![0u8; payload]));
+    out
+}
+
+/// `frames` silent MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes, 1152 samples).
+fn mp3(frames: usize) -> Vec<u8> {
+    let mut frame = vec![0u8; 417];
+    frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
+    frame.repeat(frames)
+}
+
+db_test!(a_png_named_mp4_is_stored_as_an_image, |app| async move {
+    let (token, person) = login(&app, "alice").await;
+    let bytes = png(64, 32);
+    let res = upload(&app, Some(&token), "holiday.mp4", "video/mp4", &bytes).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["kind"], "image");
+    assert_eq!(body["mime"], "image/png");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(64), Some(32))
+    );
+    assert_eq!(body["size"].as_u64(), Some(bytes.len() as u64));
+    assert!(body.get("duration_s").is_none(), "{body}");
+    let url = body["url"].as_str().unwrap();
+    assert!(url.ends_with(".png"), "{url}");
+
+    let row = entity::upload::Entity::find_by_id(body["id"].as_i64().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.owner_id, row.state.as_str()), (person, "ready"));
+    assert_eq!(
+        (row.kind.as_str(), row.mime.as_str()),
+        ("image", "image/png")
+    );
+    assert_eq!(
+        (row.width, row.height, row.duration_ms),
+        (Some(64), Some(32), None)
+    );
+
+    let served = app.client.get(url).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), &bytes[..]);
+});
+
+db_test!(
+    a_text_file_renamed_jpg_is_refused_and_nothing_is_stored,
+    |app| async move {
+        let (token, _) = login(&app, "alice").await;
+        let res = upload(
+            &app,
+            Some(&token),
+            "photo.jpg",
+            "image/jpeg",
+            b"Dear committee, this is really a text file.\n",
+        )
+        .await;
+        expect_error(res, 415, "unsupported_media").await;
+        nothing_stored(&app).await;
+    }
+);
+
+db_test!(
+    a_png_header_declaring_30000_by_30000_is_refused_without_decoding,
+    |app| async move {
+        let (token, _) = login(&app, "alice").await;
+        // A 1×1 PNG whose header claims 30,000 × 30,000: 3.6 GB of pixels if decoded.
+        let mut bomb = png(1, 1);
+        bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        let res = upload(&app, Some(&token), "big.png", "image/png", &bomb).await;
+        let message = expect_error(res, 415, "unsupported_media").await;
+        assert!(message.contains("30000×30000"), "{message}");
+        nothing_stored(&app).await;
+    }
+);
+
+db_test!(
+    an_image_with_gps_exif_comes_back_without_it,
+    |app| async move {
+        let mut out = Cursor::new(Vec::new());
+        RgbImage::new(16, 16)
+            .write_to(&mut out, ImageFormat::Jpeg)
+            .unwrap();
+        let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(out.into_inner().into()).unwrap();
+        // A minimal big-endian EXIF block with a GPS IFD pointer and a location string.
+        img_parts::ImageEXIF::set_exif(
+            &mut jpeg,
+            Some(bytes::Bytes::from_static(
+                b"MM\0*\0\0\0\x08\0\x01\x88\x25\0\x04\0\0\0\x01\0\0\0\x1aGPS-31.2304N-121.4737E",
+            )),
+        );
+        let with_gps = jpeg.encoder().bytes();
+        assert!(with_gps.windows(3).any(|w| w == b"GPS"));
+
+        let body = upload_ok(&app, "IMG_0001.JPG", "image/jpeg", &with_gps).await;
+        assert_eq!(body["mime"], "image/jpeg");
+        let served = app
+            .client
+            .get(body["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(!served.windows(3).any(|w| w == b"GPS"));
+        let parsed = img_parts::jpeg::Jpeg::from_bytes(served.clone()).unwrap();
+        assert!(img_parts::ImageEXIF::exif(&parsed).is_none());
+        assert_eq!(body["size"].as_u64(), Some(served.len() as u64));
+    }
+);
+
+db_test!(
+    mp4_durations_are_read_from_the_container,
+    |app| async move {
+        let four = upload_ok(&app, "a.mp4", "video/mp4", &mp4(240, 1024)).await;
+        assert_eq!(four["kind"], "video");
+        assert_eq!(four["mime"], "video/mp4");
+        assert_eq!(four["duration_s"].as_f64(), Some(240.0));
+        assert!(four.get("width").is_none(), "{four}");
+        let two = upload_ok(&app, "b.mov", "video/quicktime", &mp4(120, 1024)).await;
+        assert_eq!(two["duration_s"].as_f64(), Some(120.0));
+
+        let row = entity::upload::Entity::find_by_id(four["id"].as_i64().unwrap())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.duration_ms, Some(240_000));
+        assert_eq!(row.kind, "video");
+    }
+);
+
+db_test!(an_mp4_without_a_movie_header_is_refused, |app| async move {
+    let (token, _) = login(&app, "alice").await;
+    let mut broken = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    broken.extend(mp4_box(b"mdat", &[0u8; 256]));
+    let res = upload(&app, Some(&token), "a.mp4", "video/mp4", &broken).await;
+    let message = expect_error(res, 415, "unsupported_media").await;
+    assert!(message.contains("视频的时长"), "{message}");
+    nothing_stored(&app).await;
+});
+
+db_test!(an_mp3_of_ten_seconds_says_so, |app| async move {
+    // 383 frames × 1152 samples / 44,100 Hz = 10.005 s.
+    let body = upload_ok(&app, "voice.m4a", "audio/x-m4a", &mp3(383)).await;
+    assert_eq!(body["kind"], "audio");
+    assert_eq!(body["mime"], "audio/mpeg");
+    assert_eq!(body["duration_s"].as_f64(), Some(10.0));
+});
+
+db_test!(an_image_over_ten_mib_is_too_large, |app| async move {
+    let (token, _) = login(&app, "alice").await;
+    // A PNG signature, then junk: refused by size before anything decodes it.
+    let mut big = png(1, 1);
+    big.resize(10 * 1024 * 1024 + 1, 0);
+    let res = upload(&app, Some(&token), "big.png", "image/png", &big).await;
+    expect_error(res, 413, "too_large").await;
+    nothing_stored(&app).await;
+});
+
+async fn over_the_upload_limit_is_413_and_nothing_is_stored(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &[("max_upload_bytes", (64 * 1024).into())]).await
+    else {
+        return;
+    };
+    let (token, _) = login(&app, "alice").await;
+    let small = upload(&app, Some(&token), "a.mp4", "video/mp4", &mp4(200, 1024)).await;
+    assert_eq!(small.status(), 201);
+    entity::upload::Entity::delete_many()
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let before = app.media_files();
+    let res = upload(
+        &app,
+        Some(&token),
+        "b.mp4",
+        "video/mp4",
+        &mp4(200, 100 * 1024),
+    )
+    .await;
+    expect_error(res, 413, "too_large").await;
+    let rows = entity::upload::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(app.media_files(), before);
+}
+
+/// A chunked body (no Content-Length) is counted as it arrives: over the limit it is a 413 even
+/// though the handler only saw its read fail.
+async fn a_chunked_body_over_the_limit_is_413(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let Some(app) = spawn_app_with(backend, &[("max_upload_bytes", (64 * 1024).into())]).await
+    else {
+        return;
+    };
+    let (token, _) = login(&app, "alice").await;
+    // An image is allowed 10 MiB, so the 64 KiB body limit is what stops this one.
+    let mut big = png(1, 1);
+    big.resize(100 * 1024, 0);
+    let body = multipart("big.png", "image/png", &big);
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/uploads HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let mut request = head.into_bytes();
+    for chunk in body.chunks(16 * 1024) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(&request).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("\"too_large\""), "{response}");
+    nothing_stored(&app).await;
+}
+
+mod a_chunked_body_over_the_limit {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        a_chunked_body_over_the_limit_is_413(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        a_chunked_body_over_the_limit_is_413(Backend::Postgres).await
+    }
+}
+
+mod over_the_upload_limit {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        over_the_upload_limit_is_413_and_nothing_is_stored(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        over_the_upload_limit_is_413_and_nothing_is_stored(Backend::Postgres).await
+    }
+}
+
+db_test!(uploading_without_a_token_is_401, |app| async move {
+    let res = upload(&app, None, "a.png", "image/png", &png(4, 4)).await;
+    expect_error(res, 401, "unauthenticated").await;
+    let forged = upload(&app, Some("wjs_forged"), "a.png", "image/png", &png(4, 4)).await;
+    expect_error(forged, 401, "unauthenticated").await;
+    nothing_stored(&app).await;
+});
+
+db_test!(a_request_without_a_file_field_is_400, |app| async move {
+    let (token, _) = login(&app, "alice").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/uploads"))
+        .bearer_auth(&token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--{BOUNDARY}--\r\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 400, "bad_request").await;
+});
+
+db_test!(the_upload_endpoint_is_documented, |app| async move {
+    let spec: Value = app
+        .client
+        .get(app.url("/docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &spec["paths"]["/api/v1/uploads"]["post"];
+    assert!(
+        op["requestBody"]["content"]["multipart/form-data"].is_object(),
+        "{op}"
+    );
+    assert!(op["responses"]["201"].is_object(), "{op}");
+});
