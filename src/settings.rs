@@ -59,6 +59,7 @@ struct RawSettings {
     database_url: Option<String>,
     campaign: Option<String>,
     replies: Option<String>,
+    notices: Option<String>,
     photo_draft_ttl_s: Option<u64>,
     wechat_mode: Option<String>,
     wechat_api_base: Option<String>,
@@ -195,6 +196,8 @@ pub struct Settings {
     pub campaign_path: PathBuf,
     /// Chat texts of the official account.
     pub replies_path: PathBuf,
+    /// Notices the server sends on its own (author events, milestones).
+    pub notices_path: PathBuf,
     /// How long an unfinished photo-story draft in chat is kept.
     pub photo_draft_ttl: Duration,
     /// Media storage URL (`file://dir` or an S3-compatible bucket).
@@ -403,6 +406,10 @@ impl Settings {
             replies_path: PathBuf::from(
                 raw.replies
                     .unwrap_or_else(|| "wechat-config/replies.toml".to_owned()),
+            ),
+            notices_path: PathBuf::from(
+                raw.notices
+                    .unwrap_or_else(|| "wechat-config/notifications.toml".to_owned()),
             ),
             photo_draft_ttl: Duration::from_secs(positive(
                 raw.photo_draft_ttl_s,

@@ -10,7 +10,7 @@ use poem::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    campaign::{Campaign, replies::Replies},
+    campaign::{Campaign, notices::Notices, replies::Replies},
     db::{self, DbSetupError},
     error::AppError,
     jobs::{
@@ -27,6 +27,7 @@ use crate::{
     service::{
         callback::{PushDeps, PushEndpoint},
         campaign::PhaseClock,
+        notifications,
     },
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     storage::MediaStore,
@@ -48,6 +49,8 @@ pub struct AppState {
     pub campaign: Arc<Campaign>,
     /// The current phase.
     pub phase: PhaseClock,
+    /// Notices sent to authors and at milestones.
+    pub notices: Arc<Notices>,
     /// The WeChat push endpoint.
     pub push: PushDeps,
     /// Media storage.
@@ -72,6 +75,9 @@ pub enum StartupError {
     /// The campaign file.
     #[error(transparent)]
     Campaign(#[from] crate::campaign::CampaignError),
+    /// The notifications file.
+    #[error(transparent)]
+    Notices(#[from] crate::campaign::notices::NoticesError),
     /// The replies file.
     #[error(transparent)]
     Replies(#[from] crate::campaign::replies::RepliesError),
@@ -110,6 +116,7 @@ impl Application {
         // Files first: a broken campaign stops start-up before anything is touched.
         let campaign = Arc::new(Campaign::load(&settings.campaign_path)?);
         let replies = Arc::new(Replies::load(&settings.replies_path)?);
+        let notices = Arc::new(Notices::load(&settings.notices_path)?);
         let endpoint = PushEndpoint::new(&settings)?;
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
@@ -121,6 +128,7 @@ impl Application {
         if let Some(token) = &settings.admin_token {
             admin_tokens::ensure_bootstrap(&db, token).await?;
         }
+        notifications::schedule_milestones(&db, &notices, chrono::Utc::now()).await?;
         let phase = PhaseClock::new(campaign.clone());
         let metrics = Metrics::new()?;
         let wechat = build_wechat(&settings.wechat, &db, &metrics)?;
@@ -149,11 +157,13 @@ impl Application {
                     db: db.clone(),
                     campaign: campaign.clone(),
                     replies,
+                    notices: notices.clone(),
                     phase: phase.clone(),
                     endpoint,
                 },
                 campaign,
                 phase,
+                notices,
                 db,
                 settings: Arc::new(settings),
                 metrics,
@@ -191,6 +201,7 @@ impl Application {
                 wechat: self.state.wechat.clone(),
                 store: self.state.store.clone(),
                 campaign: self.state.campaign.clone(),
+                notices: self.state.notices.clone(),
             },
             self.state.settings.job_poll,
             jobs_stopped,

@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub milestone_key: Option<String>,
     pub template_id: String,
     #[sea_orm(column_type = "Text")]
     pub data: String,

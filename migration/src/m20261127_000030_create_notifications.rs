@@ -35,6 +35,8 @@ impl MigrationTrait for Migration {
                     .table(Notifications::Table)
                     .if_not_exists()
                     .col(big_pk_auto(Notifications::Id))
+                    // Milestones from campaign.toml are scheduled once, by their key.
+                    .col(string_len_null(Notifications::MilestoneKey, 64).unique_key())
                     .col(string_len(Notifications::TemplateId, 128))
                     .col(text(Notifications::Data))
                     .col(string_len_null(Notifications::Page, 500))
@@ -119,6 +121,7 @@ enum Subscriptions {
 enum Notifications {
     Table,
     Id,
+    MilestoneKey,
     TemplateId,
     Data,
     Page,

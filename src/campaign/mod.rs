@@ -3,6 +3,7 @@
 //! A file that breaks its own rules (unknown kind, min > max, overlapping phases) stops the
 //! server with a message naming the line.
 
+pub mod notices;
 mod raw;
 pub mod replies;
 

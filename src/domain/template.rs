@@ -178,6 +178,25 @@ pub fn check_value(kind: ValueType, value: &str) -> Option<&'static str> {
     })
 }
 
+/// Shortens user-made text to fit a key's type (a `thing` holds 20 characters), so that
+/// titles and reasons never make WeChat refuse a message.
+pub fn fit(kind: ValueType, value: &str) -> String {
+    let max = match kind {
+        ValueType::Thing => 20,
+        ValueType::Letter | ValueType::CharacterString | ValueType::Number => 32,
+        ValueType::Name => 10,
+        ValueType::Phrase | ValueType::Symbol => 5,
+        _ => return value.to_owned(),
+    };
+    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut short: String = clean.chars().take(max - 1).collect();
+    short.push('…');
+    short
+}
+
 /// Checks WeChat-shaped data (`{"thing1":{"value":"…"}}`); errors are keyed by the data key.
 pub fn check_data(data: &serde_json::Value) -> Result<(), BTreeMap<String, String>> {
     let mut errors = BTreeMap::new();
@@ -268,6 +287,14 @@ mod tests {
         for (kind, value) in refused {
             assert!(check_value(kind, value).is_some(), "{kind:?} {value}");
         }
+    }
+
+    #[test]
+    fn long_titles_are_shortened_to_fit_a_thing() {
+        let fitted = fit(Thing, "凌晨四点的地铁检修工：一线职工的真实画面故事");
+        assert_eq!(fitted.chars().count(), 20);
+        assert_eq!(check_value(Thing, &fitted), None);
+        assert_eq!(fit(Thing, "短标题"), "短标题");
     }
 
     #[test]

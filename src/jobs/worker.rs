@@ -30,6 +30,8 @@ pub struct JobDeps {
     pub store: MediaStore,
     /// The campaign.
     pub campaign: Arc<Campaign>,
+    /// Notices sent to authors.
+    pub notices: Arc<crate::campaign::notices::Notices>,
 }
 
 /// How a job attempt ended badly.

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{notification, outbox, subscription};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -107,28 +107,50 @@ pub async fn subscribers(db: &impl ConnectionTrait, template_id: &str) -> Result
         .await
 }
 
-/// Stores a broadcast.
+/// A broadcast to store.
+pub struct NewNotification<'a> {
+    /// Set for campaign milestones, which are scheduled once.
+    pub milestone_key: Option<&'a str>,
+    /// Template id.
+    pub template_id: &'a str,
+    /// Data JSON.
+    pub data: &'a str,
+    /// Page opened on tap.
+    pub page: Option<&'a str>,
+    /// Audience JSON.
+    pub audience: &'a str,
+    /// When it is due.
+    pub send_at: DateTime<Utc>,
+}
+
+/// Stores a broadcast; `None` if a milestone with the same key exists already.
 pub async fn insert_notification(
     db: &impl ConnectionTrait,
-    template_id: &str,
-    data: &str,
-    page: Option<&str>,
-    audience: &str,
-    send_at: DateTime<Utc>,
+    new: NewNotification<'_>,
     now: DateTime<Utc>,
-) -> Result<notification::Model, DbErr> {
-    notification::ActiveModel {
-        template_id: Set(template_id.to_owned()),
-        data: Set(data.to_owned()),
-        page: Set(page.map(str::to_owned)),
-        audience: Set(audience.to_owned()),
-        send_at: Set(send_at),
+) -> Result<Option<notification::Model>, DbErr> {
+    let result = notification::Entity::insert(notification::ActiveModel {
+        milestone_key: Set(new.milestone_key.map(str::to_owned)),
+        template_id: Set(new.template_id.to_owned()),
+        data: Set(new.data.to_owned()),
+        page: Set(new.page.map(str::to_owned)),
+        audience: Set(new.audience.to_owned()),
+        send_at: Set(new.send_at),
         state: Set("scheduled".to_owned()),
         created_at: Set(now),
         ..Default::default()
+    })
+    .on_conflict_do_nothing_on([notification::Column::MilestoneKey])
+    .exec(db)
+    .await?;
+    match result {
+        sea_orm::TryInsertResult::Inserted(inserted) => {
+            notification::Entity::find_by_id(inserted.last_insert_id)
+                .one(db)
+                .await
+        }
+        _ => Ok(None),
     }
-    .insert(db)
-    .await
 }
 
 /// One broadcast.

@@ -247,3 +247,42 @@ pub async fn authors_in_category(
         .all(db)
         .await
 }
+
+/// Moves a work from `from` to `to` only if it is still in `from` (a reviewer may have decided
+/// meanwhile); returns the updated work, or `None` if it had moved on.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    id: i64,
+    from: &str,
+    to: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<work::Model>, DbErr> {
+    let mut update = work::Entity::update_many()
+        .col_expr(work::Column::Status, sea_orm::sea_query::Expr::value(to))
+        .col_expr(
+            work::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        );
+    if let Some(note) = note {
+        update = update.col_expr(
+            work::Column::ModerationNote,
+            sea_orm::sea_query::Expr::value(note),
+        );
+    }
+    if to == "approved" {
+        update = update.col_expr(
+            work::Column::ApprovedAt,
+            sea_orm::sea_query::Expr::value(now),
+        );
+    }
+    let result = update
+        .filter(work::Column::Id.eq(id))
+        .filter(work::Column::Status.eq(from))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Ok(None);
+    }
+    find(db, id).await
+}

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    campaign::{Campaign, replies::Replies},
+    campaign::{Campaign, notices::Notices, replies::Replies},
     error::AppError,
     jobs::Job,
     repo,
@@ -124,6 +124,8 @@ pub struct PushDeps {
     pub campaign: Arc<Campaign>,
     /// Chat texts.
     pub replies: Arc<Replies>,
+    /// Notices sent to authors.
+    pub notices: Arc<Notices>,
     /// Current phase.
     pub phase: PhaseClock,
     /// Keys and caches.
@@ -272,6 +274,7 @@ async fn respond(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> 
     let ctx = ChatContext {
         campaign: &deps.campaign,
         replies: &deps.replies,
+        notices: &deps.notices,
         phase,
         now,
         draft_ttl: deps.endpoint.draft_ttl,
@@ -345,6 +348,7 @@ async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handl
     let ctx = ChatContext {
         campaign: &deps.campaign,
         replies: &deps.replies,
+        notices: &deps.notices,
         phase,
         now,
         draft_ttl: deps.endpoint.draft_ttl,

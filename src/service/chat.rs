@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Set};
 use crate::{
     campaign::{
         Campaign, Category, PhaseKey,
+        notices::Notices,
         replies::{ClickAction, Replies, fill},
     },
     domain::{
@@ -37,6 +38,8 @@ pub struct ChatContext<'a> {
     pub campaign: &'a Campaign,
     /// Chat texts.
     pub replies: &'a Replies,
+    /// Notices sent to authors.
+    pub notices: &'a Notices,
     /// The current phase.
     pub phase: PhaseKey,
     /// The time of handling.
@@ -209,7 +212,8 @@ pub async fn act(
         }) => {
             moderation::media_checked(
                 db,
-                ctx.campaign.auto_approve,
+                ctx.campaign,
+                ctx.notices,
                 trace_id,
                 suggest.as_deref(),
                 ctx.now,

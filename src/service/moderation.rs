@@ -7,6 +7,7 @@ use entity::work;
 use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
+    campaign::{Campaign, notices::Notices},
     domain::{
         moderation::{RISKY_REASON, Verdict, next_status},
         work::WorkStatus,
@@ -17,6 +18,7 @@ use crate::{
         worker::{JobDeps, JobError},
     },
     repo,
+    service::notifications::{AuthorEvent, notify_author},
     storage::sniff::MediaKind,
     wechat::client::{ErrorClass, MediaCheck, MediaKind as CheckKind, MsgSecCheck, Suggest},
 };
@@ -36,21 +38,23 @@ fn verdict_word(suggest: Suggest) -> &'static str {
     }
 }
 
-async fn set_status(
+/// Moves a work out of `checking`; a reviewer's decision made meanwhile wins.
+async fn leave_checking(
     db: &impl ConnectionTrait,
-    work: work::Model,
+    work_id: i64,
     status: WorkStatus,
     note: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let mut changes: work::ActiveModel = work.into();
-    changes.status = Set(status.as_str().to_owned());
-    changes.updated_at = Set(now);
-    if let Some(note) = note {
-        changes.moderation_note = Set(Some(note.to_owned()));
-    }
-    repo::works::update(db, changes).await?;
-    Ok(())
+) -> Result<Option<work::Model>, AppError> {
+    Ok(repo::works::transition(
+        db,
+        work_id,
+        WorkStatus::Checking.as_str(),
+        status.as_str(),
+        note,
+        now,
+    )
+    .await?)
 }
 
 /// Checks a work's text (msg_sec_check) and submits its media (media_check_async), then moves
@@ -67,7 +71,7 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
     let author = repo::people::find(db, work.author_id).await?;
     let Some(openid) = author.and_then(|a| a.miniapp_openid) else {
         // The checks need the author's mini-program openid.
-        set_status(db, work, WorkStatus::PendingReview, None, now).await?;
+        leave_checking(db, work.id, WorkStatus::PendingReview, None, now).await?;
         return Ok(());
     };
     let media = repo::works::media(db, work_id).await?;
@@ -146,7 +150,7 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
         }
         repo::works::update_medium(db, changes).await?;
     }
-    reconsider(db, deps.campaign.auto_approve, work_id, now).await?;
+    reconsider(db, &deps.campaign, &deps.notices, work_id, now).await?;
     if waiting {
         let at = now
             + chrono::Duration::from_std(VERDICT_TIMEOUT).unwrap_or(chrono::Duration::minutes(35));
@@ -159,25 +163,22 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
 
 /// A work still in `checking` after WeChat's verdict window goes to a person.
 pub async fn time_out(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
-    if let Some(work) = repo::works::find(&deps.db, work_id).await?
-        && work.status == WorkStatus::Checking.as_str()
-    {
-        set_status(
-            &deps.db,
-            work,
-            WorkStatus::PendingReview,
-            Some(TIMEOUT_NOTE),
-            Utc::now(),
-        )
-        .await?;
-    }
+    leave_checking(
+        &deps.db,
+        work_id,
+        WorkStatus::PendingReview,
+        Some(TIMEOUT_NOTE),
+        Utc::now(),
+    )
+    .await?;
     Ok(())
 }
 
 /// Applies an asynchronous media-check verdict to the work it belongs to, and only to it.
 pub async fn media_checked(
     db: &impl ConnectionTrait,
-    auto_approve: bool,
+    campaign: &Campaign,
+    notices: &Notices,
     trace_id: &str,
     suggest: Option<&str>,
     now: DateTime<Utc>,
@@ -194,13 +195,14 @@ pub async fn media_checked(
     let mut changes: entity::work_media::ActiveModel = medium.into();
     changes.check_suggest = Set(Some(verdict.as_str().to_owned()));
     repo::works::update_medium(db, changes).await?;
-    reconsider(db, auto_approve, work_id, now).await
+    reconsider(db, campaign, notices, work_id, now).await
 }
 
-/// Moves a work out of `checking` once its verdicts allow it.
+/// Moves a work out of `checking` once its verdicts allow it, and tells its author.
 pub async fn reconsider(
     db: &impl ConnectionTrait,
-    auto_approve: bool,
+    campaign: &Campaign,
+    notices: &Notices,
     work_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -214,18 +216,20 @@ pub async fn reconsider(
     for medium in repo::works::media(db, work_id).await? {
         verdicts.push(medium.check_suggest.as_deref().and_then(Verdict::parse));
     }
-    let Some(next) = next_status(&verdicts, auto_approve) else {
+    let Some(next) = next_status(&verdicts, campaign.auto_approve) else {
         return Ok(());
     };
-    let mut changes: work::ActiveModel = work.into();
-    changes.status = Set(next.as_str().to_owned());
-    changes.updated_at = Set(now);
-    if next == WorkStatus::Rejected {
-        changes.moderation_note = Set(Some(RISKY_REASON.to_owned()));
+    let note = (next == WorkStatus::Rejected).then_some(RISKY_REASON);
+    let Some(work) = leave_checking(db, work.id, next, note, now).await? else {
+        return Ok(());
+    };
+    let event = match next {
+        WorkStatus::Approved => Some(AuthorEvent::Approved),
+        WorkStatus::Rejected => Some(AuthorEvent::Rejected),
+        _ => None,
+    };
+    if let Some(event) = event {
+        notify_author(db, notices, campaign, event, &work, now).await?;
     }
-    if next == WorkStatus::Approved {
-        changes.approved_at = Set(Some(now));
-    }
-    repo::works::update(db, changes).await?;
     Ok(())
 }

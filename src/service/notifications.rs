@@ -8,10 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    domain::{audience::Audience, template::check_data},
+    campaign::{Campaign, notices::Notices, replies::fill},
+    domain::{
+        audience::Audience,
+        template::{ValueType, check_data, fit},
+    },
     error::AppError,
     jobs::Job,
-    repo::{self, notifications::NewMessage},
+    repo::{
+        self,
+        notifications::{NewMessage, NewNotification},
+    },
 };
 
 /// What an outbox row carries to WeChat.
@@ -105,16 +112,19 @@ pub async fn schedule(
     })?;
     let send_at = broadcast.send_at.unwrap_or(now).max(now);
     let txn = db.begin().await?;
-    let row = repo::notifications::insert_notification(
-        &txn,
-        &broadcast.template_id,
-        &broadcast.data.to_string(),
-        broadcast.page.as_deref(),
-        &broadcast.audience.to_string(),
+    let data = broadcast.data.to_string();
+    let audience = broadcast.audience.to_string();
+    let new = NewNotification {
+        milestone_key: None,
+        template_id: &broadcast.template_id,
+        data: &data,
+        page: broadcast.page.as_deref(),
+        audience: &audience,
         send_at,
-        now,
-    )
-    .await?;
+    };
+    let row = repo::notifications::insert_notification(&txn, new, now)
+        .await?
+        .ok_or_else(|| AppError::Internal("broadcast not stored".to_owned()))?;
     Job::ExpandNotification {
         notification_id: row.id,
     }
@@ -219,4 +229,144 @@ pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Pro
     txn.commit().await?;
     tracing::info!(notification.id = row.id, "broadcast cancelled");
     progress(db, notification_id).await
+}
+
+/// Something that happened to an author's work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorEvent {
+    /// Approved (by a reviewer or by content security).
+    Approved,
+    /// Rejected, with a reason.
+    Rejected,
+}
+
+impl AuthorEvent {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Queues the configured subscribe message telling an author what happened to their work,
+/// once per work and event, and only if the author accepted that template.
+pub async fn notify_author(
+    db: &impl ConnectionTrait,
+    notices: &Notices,
+    campaign: &Campaign,
+    event: AuthorEvent,
+    work: &entity::work::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let template = match event {
+        AuthorEvent::Approved => notices.work_approved.as_ref(),
+        AuthorEvent::Rejected => notices.work_rejected.as_ref(),
+    };
+    let Some(template) = template else {
+        return Ok(());
+    };
+    let consent =
+        repo::notifications::subscription(db, work.author_id, &template.template_id).await?;
+    if !consent.is_some_and(|c| c.status == "accept" && c.credits > 0) {
+        return Ok(());
+    }
+    let id = work.id.to_string();
+    let title = if work.title.trim().is_empty() {
+        work.body.trim()
+    } else {
+        work.title.trim()
+    };
+    let category = campaign
+        .category(&work.category)
+        .map_or(work.category.as_str(), |c| c.name.as_str());
+    let date = campaign.local_date(now).format("%Y-%m-%d").to_string();
+    let values = [
+        ("id", id.as_str()),
+        ("title", title),
+        ("code", work.code.as_deref().unwrap_or_default()),
+        ("category", category),
+        (
+            "reason",
+            work.moderation_note.as_deref().unwrap_or("未通过审核"),
+        ),
+        ("prize", ""),
+        ("date", date.as_str()),
+    ];
+    let mut data = serde_json::Map::new();
+    for (key, pattern) in &template.data {
+        let Some(kind) = ValueType::of_key(key) else {
+            continue;
+        };
+        data.insert(
+            key.clone(),
+            serde_json::json!({ "value": fit(kind, &fill(pattern, &values)) }),
+        );
+    }
+    let data = Value::Object(data);
+    if let Err(fields) = check_data(&data) {
+        tracing::warn!(
+            work.id = work.id,
+            ?fields,
+            "author notice skipped: data WeChat would refuse"
+        );
+        return Ok(());
+    }
+    let payload = serde_json::to_string(&MessagePayload {
+        page: template.page.as_deref().map(|p| fill(p, &values)),
+        data,
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let message = NewMessage {
+        notification_id: None,
+        person_id: work.author_id,
+        idempotency_key: format!("e:{}:w{}", event.key(), work.id),
+        template_id: &template.template_id,
+        payload: &payload,
+    };
+    repo::notifications::enqueue(db, vec![message], now).await?;
+    Ok(())
+}
+
+/// Schedules the campaign's milestones once each (a restart finds them already scheduled).
+pub async fn schedule_milestones(
+    db: &DatabaseConnection,
+    notices: &Notices,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for milestone in &notices.milestones {
+        let data: serde_json::Map<String, Value> = milestone
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::json!({ "value": v })))
+            .collect();
+        let data = Value::Object(data).to_string();
+        let audience = serde_json::to_value(&milestone.audience)
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .to_string();
+        let txn = db.begin().await?;
+        let new = NewNotification {
+            milestone_key: Some(&milestone.key),
+            template_id: &milestone.template_id,
+            data: &data,
+            page: milestone.page.as_deref(),
+            audience: &audience,
+            send_at: milestone.send_at,
+        };
+        if let Some(row) = repo::notifications::insert_notification(&txn, new, now).await? {
+            // A milestone already past when first seen is not sent late.
+            if milestone.send_at < now {
+                repo::notifications::set_notification_state(&txn, row.id, "scheduled", "cancelled")
+                    .await?;
+            } else {
+                Job::ExpandNotification {
+                    notification_id: row.id,
+                }
+                .enqueue_at(&txn, milestone.send_at, now)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+    }
+    Ok(())
 }

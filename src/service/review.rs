@@ -5,11 +5,13 @@ use entity::work;
 use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
+    campaign::{Campaign, notices::Notices},
     domain::{role::Role, text::char_count, work::WorkStatus},
     error::AppError,
     repo::{self, works::AdminFilter},
     service::{
         admin_tokens::AdminIdentity,
+        notifications::{AuthorEvent, notify_author},
         works::{WorkDetails, details},
     },
 };
@@ -58,6 +60,7 @@ pub async fn queue(
 /// Approves or rejects a work; withdrawn works are the author's and stay withdrawn.
 pub async fn decide(
     db: &impl ConnectionTrait,
+    (campaign, notices): (&Campaign, &Notices),
     who: &AdminIdentity,
     work_id: i64,
     decision: Decision,
@@ -91,6 +94,11 @@ pub async fn decide(
     changes.approved_at = Set((decision == Decision::Approve).then_some(now));
     changes.updated_at = Set(now);
     let work = repo::works::update(db, changes).await?;
+    let event = match decision {
+        Decision::Approve => AuthorEvent::Approved,
+        Decision::Reject => AuthorEvent::Rejected,
+    };
+    notify_author(db, notices, campaign, event, &work, now).await?;
     tracing::info!(
         work.id = work_id,
         admin.token = who.token_id,

@@ -228,6 +228,14 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Setting
         "replies".into(),
         concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config/replies.toml").into(),
     );
+    values.insert(
+        "notices".into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/wechat-config/notifications.toml"
+        )
+        .into(),
+    );
     values.insert("database_url".into(), database_url.into());
     values.insert("shutdown_grace_s".into(), 10.into());
     values.insert(

@@ -364,6 +364,7 @@ db_test!(
         assert_eq!(bad_audience.status(), 400);
         assert!(
             entity::notification::Entity::find()
+                .filter(entity::notification::Column::MilestoneKey.is_null())
                 .all(&app.db)
                 .await
                 .unwrap()
@@ -434,3 +435,149 @@ db_test!(
         assert_eq!(sub.credits, 1);
     }
 );
+
+db_test!(
+    authors_hear_when_their_work_is_approved_if_they_accepted,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let login = |code: &'static str| {
+            let req = app
+                .client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&json!({"code": code}));
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let (keen, shy) = (login("keen-author").await, login("shy-author").await);
+        let keen_token = keen["token"].as_str().unwrap().to_owned();
+        app.client
+            .post(app.url("/api/v1/subscriptions"))
+            .bearer_auth(&keen_token)
+            .json(&json!({"results": {"sandbox_tpl_work_reviewed": "accept"}}))
+            .send()
+            .await
+            .unwrap();
+        let reviewer = wangju::service::admin_tokens::issue(
+            &app.db,
+            wangju::domain::role::Role::Reviewer,
+            None,
+            "r",
+        )
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for author in [&keen, &shy] {
+            let token = author["token"].as_str().unwrap();
+            let title = "凌晨四点的地铁检修工：一线职工的真实画面故事与他们的日常";
+            let work: Value = app
+                .client
+                .post(app.url("/api/v1/works"))
+                .bearer_auth(token)
+                .json(&json!({"category": "essay", "title": "读书", "body": "字".repeat(300)}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let id = work["id"].as_i64().unwrap();
+            let _ = title;
+            app.eventually("checked", || async {
+                entity::work::Entity::find_by_id(id)
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status
+                    == "pending_review"
+            })
+            .await;
+            let res = app
+                .client
+                .post(app.url(&format!("/api/v1/admin/works/{id}/review")))
+                .bearer_auth(reviewer.reveal())
+                .json(&json!({"decision": "approve"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            ids.push(id);
+        }
+        app.eventually("the keen author's notice is sent", || async {
+            wangju::repo::notifications::count_in_state(&app.db, "sent")
+                .await
+                .unwrap()
+                == 1
+        })
+        .await;
+        let sent = app.wechat.sandbox_handle().unwrap().sent();
+        let notice = sent
+            .iter()
+            .find(|m| m.path.contains("subscribe/send"))
+            .expect("a subscribe message");
+        assert_eq!(notice.body["template_id"], "sandbox_tpl_work_reviewed");
+        assert_eq!(notice.body["data"]["phrase2"]["value"], "已通过");
+        assert_eq!(
+            notice.body["page"],
+            format!("pages/work/detail?id={}", ids[0])
+        );
+        let rows = entity::outbox::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len(), 1, "the author who did not accept gets nothing");
+        let _ = shy;
+    }
+);
+
+db_test!(
+    campaign_milestones_are_scheduled_once_and_past_ones_are_not_sent,
+    |app| async move {
+        let rows = entity::notification::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "both milestones of the shipped file");
+        assert!(
+            rows.iter().all(|n| n.state == "cancelled"),
+            "2017's milestones are long past"
+        );
+        let _again = app.another(&[]).await;
+        assert_eq!(
+            entity::notification::Entity::find()
+                .all(&app.db)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "a restart adds none"
+        );
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_milestone_is_queued_for_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notifications.toml");
+    let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let text = include_str!("../../wechat-config/notifications.toml")
+        .replace("2017-09-01T09:00:00+08:00", &soon);
+    std::fs::write(&path, text).unwrap();
+    let Some(app) = crate::helpers::spawn_app_with(
+        Backend::Sqlite,
+        &[("notices", path.to_str().unwrap().into())],
+    )
+    .await
+    else {
+        return;
+    };
+    let opening = entity::notification::Entity::find()
+        .filter(entity::notification::Column::MilestoneKey.eq("voting_opens"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(opening.state, "scheduled");
+    assert_eq!(
+        wangju::repo::jobs::count(&app.db, "expand_notification", "queued")
+            .await
+            .unwrap(),
+        1
+    );
+}

@@ -81,6 +81,7 @@ impl ReviewApi {
         };
         let work = review::decide(
             &state.db,
+            (&state.campaign, &state.notices),
             &auth.0,
             id.0,
             decision,
