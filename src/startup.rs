@@ -215,6 +215,7 @@ impl Application {
                 max_attempts: 8,
                 quota_pause: std::time::Duration::from_secs(3600),
                 lease: std::time::Duration::from_secs(300),
+                miniapp_appid: self.state.settings.wechat.miniapp.appid.clone(),
             },
             stop_jobs.subscribe(),
         ));

@@ -9,6 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub milestone_key: Option<String>,
+    pub channel: String,
     pub template_id: String,
     #[sea_orm(column_type = "Text")]
     pub data: String,

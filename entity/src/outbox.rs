@@ -12,6 +12,7 @@ pub struct Model {
     pub person_id: i64,
     #[sea_orm(unique)]
     pub idempotency_key: String,
+    pub channel: String,
     pub template_id: String,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
@@ -21,6 +22,7 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeUtc>,
+    pub wechat_msgid: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

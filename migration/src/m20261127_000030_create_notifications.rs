@@ -37,6 +37,8 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Notifications::Id))
                     // Milestones from campaign.toml are scheduled once, by their key.
                     .col(string_len_null(Notifications::MilestoneKey, 64).unique_key())
+                    // subscribe (mini-program subscribe message) or template (official account)
+                    .col(string_len(Notifications::Channel, 16).default("subscribe"))
                     .col(string_len(Notifications::TemplateId, 128))
                     .col(text(Notifications::Data))
                     .col(string_len_null(Notifications::Page, 500))
@@ -58,6 +60,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Outbox::PersonId))
                     // notification:person (or event:work:person): one row per thing per recipient.
                     .col(string_len_uniq(Outbox::IdempotencyKey, 200))
+                    .col(string_len(Outbox::Channel, 16).default("subscribe"))
                     .col(string_len(Outbox::TemplateId, 128))
                     .col(text(Outbox::Payload))
                     // pending, in_flight, sent, failed, unknown, cancelled
@@ -67,6 +70,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Outbox::LockedUntil))
                     .col(string_len_null(Outbox::LastError, 500))
                     .col(timestamp_with_time_zone_null(Outbox::SentAt))
+                    // Template messages: WeChat's msgid, matched by TEMPLATESENDJOBFINISH.
+                    .col(big_integer_null(Outbox::WechatMsgid))
                     .col(timestamp_with_time_zone(Outbox::CreatedAt))
                     .to_owned(),
             )
@@ -122,6 +127,7 @@ enum Notifications {
     Table,
     Id,
     MilestoneKey,
+    Channel,
     TemplateId,
     Data,
     Page,
@@ -138,6 +144,7 @@ enum Outbox {
     NotificationId,
     PersonId,
     IdempotencyKey,
+    Channel,
     TemplateId,
     Payload,
     State,
@@ -146,5 +153,6 @@ enum Outbox {
     LockedUntil,
     LastError,
     SentAt,
+    WechatMsgid,
     CreatedAt,
 }

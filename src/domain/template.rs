@@ -230,6 +230,35 @@ pub fn check_data(data: &serde_json::Value) -> Result<(), BTreeMap<String, Strin
     }
 }
 
+/// Checks official-account template-message data: since 2023-05-04 every value is at most
+/// 20 characters on one line, and emoji are stripped by WeChat.
+pub fn check_template_message_data(
+    data: &serde_json::Value,
+) -> Result<(), BTreeMap<String, String>> {
+    let mut errors = BTreeMap::new();
+    let Some(fields) = data.as_object().filter(|f| !f.is_empty()) else {
+        errors.insert(
+            "data".to_owned(),
+            "须为 {\"keyword1\":{\"value\":\"…\"}} 形式".to_owned(),
+        );
+        return Err(errors);
+    };
+    for (key, field) in fields {
+        match field.get("value").and_then(serde_json::Value::as_str) {
+            Some(value)
+                if count(value) > 0 && count(value) <= 20 && !value.contains(['\n', '\r']) => {}
+            _ => {
+                errors.insert(key.clone(), "须为1至20个字且不换行".to_owned());
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ValueType::*, *};
@@ -287,6 +316,16 @@ mod tests {
         for (kind, value) in refused {
             assert!(check_value(kind, value).is_some(), "{kind:?} {value}");
         }
+    }
+
+    #[test]
+    fn template_message_values_are_short_single_lines() {
+        assert!(check_template_message_data(&json!({"thing1": {"value": "结果已公布"}})).is_ok());
+        let errors = check_template_message_data(
+            &json!({"first": {"value": "两行\n文字"}, "thing2": {"value": "字".repeat(21)}}),
+        )
+        .expect_err("refused");
+        assert_eq!(errors.len(), 2);
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The outbox sender: claims due messages and sends each through WeChat at most once.
+//! The outbox sender: claims due messages and sends each through WeChat, never twice.
 //!
 //! Delivery rule (documented in the README): a row is marked `in_flight` and committed before
 //! WeChat is called. If the process dies during the call, WeChat may or may not have delivered
-//! it and subscribe messages carry no id to ask by, so the row ends `unknown` and is never sent
-//! again: at most once, never twice. A credit is taken before the call and given back unless
-//! WeChat accepted the message, so only accepted sends consume one.
+//! it. Subscribe messages carry no id to ask by, so such a row ends `unknown` and is never sent
+//! again (at most once). Template messages carry our `client_msg_id`, on which WeChat drops
+//! repeats, so such a row is simply sent again (exactly once). A subscribe credit is taken
+//! before the call and given back unless WeChat accepted the message.
 
 use std::time::Duration;
 
@@ -16,7 +17,10 @@ use crate::{
     jobs::worker::backoff_from,
     repo,
     service::notifications::MessagePayload,
-    wechat::client::{ErrorClass, FieldValue, SubscribeMessage, WechatClient, WechatError},
+    wechat::client::{
+        ErrorClass, FieldValue, MiniprogramLink, SubscribeMessage, TemplateData, TemplateMessage,
+        WechatClient, WechatError,
+    },
 };
 
 /// How the sender runs.
@@ -32,11 +36,14 @@ pub struct OutboxPolicy {
     pub quota_pause: Duration,
     /// How long a claimed row is ours.
     pub lease: Duration,
+    /// The mini program opened by template messages.
+    pub miniapp_appid: String,
 }
 
 /// How one send ended.
 enum Outcome {
-    Sent,
+    /// WeChat accepted it (template messages carry WeChat's msgid).
+    Sent(Option<i64>),
     /// Will never succeed: the row ends with this reason.
     Failed(String),
     /// Try again after a delay.
@@ -61,24 +68,8 @@ fn outcome_of(err: &WechatError) -> Outcome {
     }
 }
 
-async fn send_one(
-    db: &DatabaseConnection,
-    wechat: &WechatClient,
-    row: &entity::outbox::Model,
-) -> Result<Outcome, DbErr> {
-    let Some(person) = repo::people::find(db, row.person_id).await? else {
-        return Ok(Outcome::Failed("recipient no longer exists".to_owned()));
-    };
-    let Some(openid) = person.miniapp_openid else {
-        return Ok(Outcome::Failed(
-            "recipient has no mini-program identity".to_owned(),
-        ));
-    };
-    let payload: MessagePayload = match serde_json::from_str(&row.payload) {
-        Ok(payload) => payload,
-        Err(err) => return Ok(Outcome::Failed(format!("unreadable payload: {err}"))),
-    };
-    let data = payload
+fn template_data(payload: &MessagePayload) -> TemplateData {
+    payload
         .data
         .as_object()
         .map(|fields| {
@@ -90,7 +81,50 @@ async fn send_one(
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+async fn send_one(
+    db: &DatabaseConnection,
+    wechat: &WechatClient,
+    policy: &OutboxPolicy,
+    row: &entity::outbox::Model,
+) -> Result<Outcome, DbErr> {
+    let Some(person) = repo::people::find(db, row.person_id).await? else {
+        return Ok(Outcome::Failed("recipient no longer exists".to_owned()));
+    };
+    let payload: MessagePayload = match serde_json::from_str(&row.payload) {
+        Ok(payload) => payload,
+        Err(err) => return Ok(Outcome::Failed(format!("unreadable payload: {err}"))),
+    };
+    if row.channel == "template" {
+        let Some(openid) = person.mp_openid else {
+            return Ok(Outcome::Failed(
+                "recipient does not follow the official account".to_owned(),
+            ));
+        };
+        let message = TemplateMessage {
+            touser: openid,
+            template_id: row.template_id.clone(),
+            url: None,
+            miniprogram: payload.page.clone().map(|pagepath| MiniprogramLink {
+                appid: policy.miniapp_appid.clone(),
+                pagepath,
+            }),
+            // WeChat drops a second send with the same id: a retry after a crash is safe.
+            client_msg_id: Some(row.idempotency_key.clone()),
+            data: template_data(&payload),
+        };
+        return Ok(match wechat.template_send(&message).await {
+            Ok(sent) => Outcome::Sent(Some(sent.msgid)),
+            Err(err) => outcome_of(&err),
+        });
+    }
+    let Some(openid) = person.miniapp_openid else {
+        return Ok(Outcome::Failed(
+            "recipient has no mini-program identity".to_owned(),
+        ));
+    };
     if !repo::notifications::take_credit(db, row.person_id, &row.template_id).await? {
         return Ok(Outcome::Failed(
             "no send credit: the user has not accepted this template".to_owned(),
@@ -99,16 +133,16 @@ async fn send_one(
     let message = SubscribeMessage {
         touser: openid,
         template_id: row.template_id.clone(),
+        data: template_data(&payload),
         page: payload.page,
-        data,
         miniprogram_state: None,
         lang: Some("zh_CN".to_owned()),
     };
     let outcome = match wechat.subscribe_send(&message).await {
-        Ok(()) => Outcome::Sent,
+        Ok(()) => Outcome::Sent(None),
         Err(err) => outcome_of(&err),
     };
-    if !matches!(outcome, Outcome::Sent) {
+    if !matches!(outcome, Outcome::Sent(_)) {
         // WeChat did not accept it: the credit is not used.
         repo::notifications::return_credit(db, row.person_id, &row.template_id).await?;
     }
@@ -131,34 +165,50 @@ pub async fn tick(
         let outcome = if paused {
             Outcome::Quota("sending paused: daily quota used up".to_owned())
         } else {
-            send_one(db, wechat, &row).await?
+            send_one(db, wechat, policy, &row).await?
         };
         let now = Utc::now();
         match outcome {
-            Outcome::Sent => {
-                repo::notifications::settle(db, row.id, "sent", None, None, now).await?
+            Outcome::Sent(msgid) => {
+                repo::notifications::settle(db, row.id, ("sent", msgid), None, None, now).await?;
             }
             Outcome::Failed(reason) => {
                 tracing::warn!(outbox.id = row.id, reason, "message not sent");
-                repo::notifications::settle(db, row.id, "failed", Some(&reason), None, now).await?;
+                repo::notifications::settle(db, row.id, ("failed", None), Some(&reason), None, now)
+                    .await?;
             }
             Outcome::Retry(reason) if row.attempts < policy.max_attempts => {
                 let delay = backoff_from(policy.retry_base, row.attempts);
                 let at =
                     now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-                repo::notifications::settle(db, row.id, "pending", Some(&reason), Some(at), now)
-                    .await?;
+                repo::notifications::settle(
+                    db,
+                    row.id,
+                    ("pending", None),
+                    Some(&reason),
+                    Some(at),
+                    now,
+                )
+                .await?;
             }
             Outcome::Retry(reason) => {
-                repo::notifications::settle(db, row.id, "failed", Some(&reason), None, now).await?;
+                repo::notifications::settle(db, row.id, ("failed", None), Some(&reason), None, now)
+                    .await?;
             }
             Outcome::Quota(reason) => {
                 paused = true;
                 let at = now
                     + chrono::Duration::from_std(policy.quota_pause)
                         .unwrap_or(chrono::Duration::hours(1));
-                repo::notifications::settle(db, row.id, "pending", Some(&reason), Some(at), now)
-                    .await?;
+                repo::notifications::settle(
+                    db,
+                    row.id,
+                    ("pending", None),
+                    Some(&reason),
+                    Some(at),
+                    now,
+                )
+                .await?;
             }
         }
     }

@@ -111,6 +111,8 @@ pub async fn subscribers(db: &impl ConnectionTrait, template_id: &str) -> Result
 pub struct NewNotification<'a> {
     /// Set for campaign milestones, which are scheduled once.
     pub milestone_key: Option<&'a str>,
+    /// `subscribe` or `template`.
+    pub channel: &'a str,
     /// Template id.
     pub template_id: &'a str,
     /// Data JSON.
@@ -131,6 +133,7 @@ pub async fn insert_notification(
 ) -> Result<Option<notification::Model>, DbErr> {
     let result = notification::Entity::insert(notification::ActiveModel {
         milestone_key: Set(new.milestone_key.map(str::to_owned)),
+        channel: Set(new.channel.to_owned()),
         template_id: Set(new.template_id.to_owned()),
         data: Set(new.data.to_owned()),
         page: Set(new.page.map(str::to_owned)),
@@ -185,6 +188,8 @@ pub struct NewMessage<'a> {
     pub person_id: i64,
     /// Unique per message and recipient: a second insert does nothing.
     pub idempotency_key: String,
+    /// `subscribe` or `template`.
+    pub channel: &'a str,
     /// The template.
     pub template_id: &'a str,
     /// JSON of page and data.
@@ -203,6 +208,7 @@ pub async fn enqueue(
             notification_id: Set(m.notification_id),
             person_id: Set(m.person_id),
             idempotency_key: Set(m.idempotency_key.clone()),
+            channel: Set(m.channel.to_owned()),
             template_id: Set(m.template_id.to_owned()),
             payload: Set(m.payload.to_owned()),
             state: Set("pending".to_owned()),
@@ -211,6 +217,7 @@ pub async fn enqueue(
             locked_until: Set(None),
             last_error: Set(None),
             sent_at: Set(None),
+            wechat_msgid: Set(None),
             created_at: Set(now),
             ..Default::default()
         });
@@ -286,7 +293,7 @@ pub async fn claim(
 pub async fn settle(
     db: &impl ConnectionTrait,
     id: i64,
-    state: &str,
+    (state, msgid): (&str, Option<i64>),
     error: Option<&str>,
     retry_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -304,6 +311,9 @@ pub async fn settle(
     if state == "sent" {
         update = update.col_expr(outbox::Column::SentAt, Expr::value(now));
     }
+    if msgid.is_some() {
+        update = update.col_expr(outbox::Column::WechatMsgid, Expr::value(msgid));
+    }
     if let Some(at) = retry_at {
         update = update.col_expr(outbox::Column::NextAttemptAt, Expr::value(at));
     }
@@ -315,17 +325,58 @@ pub async fn settle(
     Ok(())
 }
 
-/// Rows whose worker died mid-send become `unknown`: WeChat may have delivered them, so they
-/// are never sent again (at most once).
+/// Rows whose worker died mid-send: subscribe messages become `unknown` (WeChat may have
+/// delivered them and offers no way to ask, so they are never sent again); template messages
+/// go back to `pending`, since WeChat drops a repeat with the same `client_msg_id`.
 pub async fn expire_in_flight(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    let result = outbox::Entity::update_many()
+    let lost = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value("unknown"))
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Some("worker stopped during the send".to_owned())),
         )
         .filter(outbox::Column::State.eq("in_flight"))
+        .filter(outbox::Column::Channel.ne("template"))
         .filter(outbox::Column::LockedUntil.lt(now))
+        .exec(db)
+        .await?;
+    let retried = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value("pending"))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::State.eq("in_flight"))
+        .filter(outbox::Column::Channel.eq("template"))
+        .filter(outbox::Column::LockedUntil.lt(now))
+        .exec(db)
+        .await?;
+    Ok(lost.rows_affected + retried.rows_affected)
+}
+
+/// Records a template message's delivery (`TEMPLATESENDJOBFINISH`): `delivered`, or
+/// `undelivered` with WeChat's status.
+pub async fn record_delivery(
+    db: &impl ConnectionTrait,
+    msgid: i64,
+    status: &str,
+) -> Result<u64, DbErr> {
+    let delivered = status == "success";
+    let result = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::State,
+            Expr::value(if delivered {
+                "delivered"
+            } else {
+                "undelivered"
+            }),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value((!delivered).then(|| status.to_owned())),
+        )
+        .filter(outbox::Column::WechatMsgid.eq(msgid))
+        .filter(outbox::Column::State.eq("sent"))
         .exec(db)
         .await?;
     Ok(result.rows_affected)

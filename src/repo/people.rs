@@ -130,3 +130,16 @@ pub async fn ids_in_unit(db: &impl ConnectionTrait, unit_id: i64) -> Result<Vec<
         .all(db)
         .await
 }
+
+/// Ids of everyone following the official account.
+pub async fn follower_ids(db: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    person::Entity::find()
+        .select_only()
+        .column(person::Column::Id)
+        .filter(person::Column::Following.eq(true))
+        .filter(person::Column::MpOpenid.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await
+}

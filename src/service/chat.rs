@@ -88,7 +88,8 @@ pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
             | Event::Unsubscribe
             | Event::WxaMediaCheck { .. }
             | Event::SubscribeMsgPopup(_)
-            | Event::SubscribeMsgChange(_) => Plan::Act,
+            | Event::SubscribeMsgChange(_)
+            | Event::TemplateSendJobFinish { .. } => Plan::Act,
             Event::Click { key } => match ctx.replies.click(key) {
                 Some(ClickAction::Reply(reply)) => Plan::Reply(text(reply)),
                 Some(ClickAction::Help) => Plan::Reply(text(&ctx.replies.help)),
@@ -201,6 +202,10 @@ pub async fn act(
                 .map(|i| (i.template_id.clone(), i.status.clone()))
                 .collect();
             notifications::record_event_answers(db, person.id, &answers, ctx.now).await?;
+            Ok(None)
+        }
+        InboundKind::Event(Event::TemplateSendJobFinish { msg_id, status }) => {
+            repo::notifications::record_delivery(db, *msg_id, status).await?;
             Ok(None)
         }
         InboundKind::Event(Event::Unsubscribe) => {

@@ -11,7 +11,7 @@ use crate::{
     campaign::{Campaign, notices::Notices, replies::fill},
     domain::{
         audience::Audience,
-        template::{ValueType, check_data, fit},
+        template::{ValueType, check_data, check_template_message_data, fit},
     },
     error::AppError,
     jobs::Job,
@@ -79,10 +79,31 @@ pub async fn record_event_answers(
     Ok(())
 }
 
+/// Which WeChat message a broadcast uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Mini-program subscribe message: needs the user's consent credit.
+    Subscribe,
+    /// Official-account template message: for followers.
+    Template,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subscribe => "subscribe",
+            Self::Template => "template",
+        }
+    }
+}
+
 /// A broadcast to schedule.
 #[derive(Debug)]
 pub struct NewBroadcast {
-    /// Subscribe-message template id.
+    /// Which kind of message.
+    pub channel: Channel,
+    /// Template id.
     pub template_id: String,
     /// Data in WeChat's shape.
     pub data: Value,
@@ -103,7 +124,11 @@ pub async fn schedule(
     if !template_ok(&broadcast.template_id) {
         return Err(AppError::BadRequest("template 无效".to_owned()));
     }
-    check_data(&broadcast.data).map_err(AppError::InvalidData)?;
+    match broadcast.channel {
+        Channel::Subscribe => check_data(&broadcast.data),
+        Channel::Template => check_template_message_data(&broadcast.data),
+    }
+    .map_err(AppError::InvalidData)?;
     Audience::parse(&broadcast.audience).ok_or_else(|| {
         AppError::BadRequest(
             r#"audience 须为 "subscribers"、{"category":..}、{"unit":..} 或 {"users":[..]}"#
@@ -116,6 +141,7 @@ pub async fn schedule(
     let audience = broadcast.audience.to_string();
     let new = NewNotification {
         milestone_key: None,
+        channel: broadcast.channel.as_str(),
         template_id: &broadcast.template_id,
         data: &data,
         page: broadcast.page.as_deref(),
@@ -151,6 +177,9 @@ pub async fn expand(
     let audience = Audience::parse(&audience)
         .ok_or_else(|| AppError::Internal("stored audience unreadable".to_owned()))?;
     let people = match audience {
+        Audience::Subscribers if row.channel == Channel::Template.as_str() => {
+            repo::people::follower_ids(db).await?
+        }
         Audience::Subscribers => repo::notifications::subscribers(db, &row.template_id).await?,
         Audience::Category(key) => repo::works::authors_in_category(db, &key).await?,
         Audience::Unit(unit) => repo::people::ids_in_unit(db, unit).await?,
@@ -171,6 +200,7 @@ pub async fn expand(
             notification_id: Some(notification_id),
             person_id,
             idempotency_key: format!("n{notification_id}:p{person_id}"),
+            channel: &row.channel,
             template_id: &row.template_id,
             payload: &payload,
         })
@@ -321,6 +351,7 @@ pub async fn notify_author(
         notification_id: None,
         person_id: work.author_id,
         idempotency_key: format!("e:{}:w{}", event.key(), work.id),
+        channel: Channel::Subscribe.as_str(),
         template_id: &template.template_id,
         payload: &payload,
     };
@@ -347,6 +378,7 @@ pub async fn schedule_milestones(
         let txn = db.begin().await?;
         let new = NewNotification {
             milestone_key: Some(&milestone.key),
+            channel: Channel::Subscribe.as_str(),
             template_id: &milestone.template_id,
             data: &data,
             page: milestone.page.as_deref(),

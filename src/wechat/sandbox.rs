@@ -131,7 +131,12 @@ pub fn respond(config: &SandboxConfig, path: &str, query: &str, body: &[u8]) -> 
             if text("touser").is_empty() {
                 error_reply(40003, "invalid openid")
             } else {
-                ok(json!({"msgid": 1_000_000_001_i64}))
+                // A stable msgid per send (WeChat's are unique per message).
+                let seed = format!("{}{}", text("touser"), text("client_msg_id"));
+                let msgid = seed.bytes().fold(1_000_000_000_i64, |acc, b| {
+                    acc.wrapping_mul(31).wrapping_add(i64::from(b)) & 0x3fff_ffff_ffff
+                });
+                ok(json!({"msgid": msgid}))
             }
         }
         "/cgi-bin/media/get" => media_get(query.get("media_id").map_or("", String::as_str)),

@@ -581,3 +581,58 @@ async fn a_future_milestone_is_queued_for_its_time() {
         1
     );
 }
+
+async fn template_broadcast(backend: Backend) {
+    use crate::push::{GH, Mode, event, send};
+    let Some((app, fake)) = spawn_app_with_fake_wechat(backend).await else {
+        return;
+    };
+    let now = chrono::Utc::now().timestamp();
+    for openid in ["oFan1", "oFan2", "oFan3"] {
+        send(&app, &event(openid, now, "subscribe", None), Mode::Plain).await;
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/admin/notifications"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"channel": "template", "template": "oa_tpl_notice", "data": {"thing1": {"value": "投票开始"}}, "audience": "subscribers", "page": "pages/index/index"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    wait_sent(&app, id, 3).await;
+    let calls = fake.calls("/cgi-bin/message/template/send");
+    assert_eq!(calls.len(), 3);
+    let keys: HashSet<String> = calls
+        .iter()
+        .map(|c| c.json()["client_msg_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 3, "each send carries its own client_msg_id");
+    // WeChat reports the outcome of each by its msgid.
+    let rows = entity::outbox::Entity::find().all(&app.db).await.unwrap();
+    let (first, second) = (rows[0].wechat_msgid.unwrap(), rows[1].wechat_msgid.unwrap());
+    for (msgid, status, t) in [
+        (first, "success", now + 1),
+        (second, "failed:user block", now + 2),
+    ] {
+        let xml = format!(
+            "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oFan]]></FromUserName><CreateTime>{t}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{msgid}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+        );
+        assert_eq!(send(&app, &xml, Mode::Plain).await.0, 200);
+    }
+    let counts = progress(&app, id).await["counts"].clone();
+    assert_eq!(counts["delivered"], 1);
+    assert_eq!(counts["undelivered"], 1);
+    assert_eq!(counts["sent"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_broadcast_reaches_followers_and_records_delivery_on_sqlite() {
+    template_broadcast(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_broadcast_reaches_followers_and_records_delivery_on_postgres() {
+    template_broadcast(Backend::Postgres).await;
+}

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::{
     domain::role::Role,
+    error::AppError,
     routes::{Tag, auth::AdminAuth},
-    service::notifications::{self, NewBroadcast, Progress},
+    service::notifications::{self, Channel, NewBroadcast, Progress},
     startup::AppState,
 };
 
@@ -20,7 +21,10 @@ pub struct NotificationsApi;
 /// A broadcast to schedule.
 #[derive(Object)]
 struct BroadcastRequest {
-    /// Subscribe-message template id.
+    /// `subscribe` (mini-program subscribe message, default) or `template` (official-account
+    /// template message to followers).
+    channel: Option<String>,
+    /// Template id.
     template: String,
     /// WeChat's shape: `{"thing1":{"value":"…"}}`; each value is checked by its key's type.
     data: Value,
@@ -77,7 +81,18 @@ impl NotificationsApi {
     ) -> poem::Result<Accepted> {
         auth.0.require(&[Role::Admin])?;
         let body = body.0;
+        let channel = match body.channel.as_deref() {
+            None | Some("subscribe") => Channel::Subscribe,
+            Some("template") => Channel::Template,
+            Some(other) => {
+                return Err(AppError::BadRequest(format!(
+                    "channel `{other}`: subscribe or template"
+                ))
+                .into());
+            }
+        };
         let broadcast = NewBroadcast {
+            channel,
             template_id: body.template,
             data: body.data,
             page: body.page,
