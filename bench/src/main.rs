@@ -65,6 +65,9 @@ struct Args {
     /// The server's pid, to report its CPU use and peak RSS (VmHWM) from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The PostgreSQL database the server uses, to report its backends' CPU use.
+    #[arg(long)]
+    postgres_db: Option<String>,
 }
 
 fn unix_now() -> Duration {
@@ -169,7 +172,7 @@ fn run(args: &Args) -> Result<bool, String> {
         measure_from,
         until,
     ));
-    let sampler = procfs::Sampler::new(args.server_pid);
+    let sampler = procfs::Sampler::new(args.server_pid, args.postgres_db.clone());
     let (tally, usage) = runtime.block_on(async {
         let run = tokio::spawn(load::run(plan.clone(), args.connections));
         // CPU is sampled at the edges of the measured window.

@@ -17,8 +17,9 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(user + system)
 }
 
-/// CPU ticks of every process whose command name is `name` (the database server's processes).
-fn named_ticks(name: &str) -> Option<u64> {
+/// CPU ticks of the PostgreSQL backends serving database `db` (their process title names it;
+/// other users' databases on the same server are not counted).
+fn postgres_backend_ticks(db: &str) -> Option<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let file_name = entry.file_name();
@@ -29,7 +30,13 @@ fn named_ticks(name: &str) -> Option<u64> {
             continue;
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim_end() == name {
+        if comm.trim_end() != "postgres" {
+            continue;
+        }
+        // Title: `postgres: [<cluster>: ]<user> <database> <client> <state>`.
+        let title = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let title = String::from_utf8_lossy(&title);
+        if title.split([' ', '\0']).any(|word| word == db) {
             total += cpu_ticks(pid).unwrap_or(0);
         }
     }
@@ -65,7 +72,8 @@ pub struct Usage {
     pub server_cores: Option<f64>,
     /// This driver's.
     pub client_cores: Option<f64>,
-    /// PostgreSQL's server processes (0 on SQLite, which runs inside wangju).
+    /// The PostgreSQL backends of the benchmark's database (none on SQLite, which runs inside
+    /// wangju).
     pub database_cores: Option<f64>,
     /// Everything else on the machine: other users' work, the kernel's own threads.
     pub other_cores: Option<f64>,
@@ -103,13 +111,15 @@ impl Usage {
 /// Reads the driver's and (if known) the server's CPU time.
 pub struct Sampler {
     server_pid: Option<String>,
+    postgres_db: Option<String>,
 }
 
 impl Sampler {
-    /// A sampler for the server with this pid (or none).
-    pub fn new(server_pid: Option<u32>) -> Self {
+    /// A sampler for the server with this pid (or none) and its PostgreSQL database (or none).
+    pub fn new(server_pid: Option<u32>, postgres_db: Option<String>) -> Self {
         Self {
             server_pid: server_pid.map(|p| p.to_string()),
+            postgres_db,
         }
     }
 
@@ -119,7 +129,7 @@ impl Sampler {
             at: Instant::now(),
             server: self.server_pid.as_deref().and_then(cpu_ticks),
             client: cpu_ticks("self"),
-            database: named_ticks("postgres"),
+            database: self.postgres_db.as_deref().and_then(postgres_backend_ticks),
             machine: machine_busy_ticks(),
         }
     }
