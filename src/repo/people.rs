@@ -143,3 +143,31 @@ pub async fn follower_ids(db: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> 
         .all(db)
         .await
 }
+
+/// Records a message from an official-account follower in one statement: the person is
+/// created if new, and their 48 h service window opens now. The flag tells whether the row is
+/// new (a fresh row has `created_at == updated_at`; an existing one keeps its `created_at`).
+pub async fn touch_mp_sender(
+    db: &impl ConnectionTrait,
+    openid: &str,
+    now: DateTime<Utc>,
+) -> Result<(person::Model, bool), DbErr> {
+    let person = person::Entity::insert(person::ActiveModel {
+        mp_openid: Set(Some(openid.to_owned())),
+        nickname: Set(String::new()),
+        following: Set(false),
+        last_mp_message_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(person::Column::MpOpenid)
+            .update_columns([person::Column::LastMpMessageAt, person::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_with_returning(db)
+    .await?;
+    let created = person.created_at == person.updated_at;
+    Ok((person, created))
+}

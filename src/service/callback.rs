@@ -107,9 +107,11 @@ impl PushEndpoint {
             budget: callback.budget,
             replay_window: callback.replay_window,
             draft_ttl: settings.photo_draft_ttl,
+            // Only WeChat's quick retries need it (the receipts table is the guarantee), so it
+            // stays small: 10,000 recent replies for 30 s keep memory flat under load.
             recent: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(120))
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(30))
                 .build(),
         })
     }

@@ -236,7 +236,8 @@ async fn message_sender(
     openid: &str,
     now: DateTime<Utc>,
 ) -> Result<person::Model, AppError> {
-    let (person, created) = repo::people::get_or_create_by_mp_openid(db, openid, now).await?;
+    // One round trip: this is on every state-changing message's hot path.
+    let (person, created) = repo::people::touch_mp_sender(db, openid, now).await?;
     if created {
         // New to us without a follow event (followed before wangju ran): learn their unionid.
         Job::LinkFollower {
@@ -245,10 +246,7 @@ async fn message_sender(
         .enqueue(db, now)
         .await?;
     }
-    let mut changes: person::ActiveModel = person.into();
-    changes.last_mp_message_at = Set(Some(now));
-    changes.updated_at = Set(now);
-    Ok(repo::people::update(db, changes).await?)
+    Ok(person)
 }
 
 fn phase_closed(ctx: &ChatContext<'_>) -> Option<Reply> {
