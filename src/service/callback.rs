@@ -270,17 +270,21 @@ fn render(reply: Option<Reply>, inbound: &Inbound) -> String {
     )
 }
 
-async fn respond(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> {
-    let now = Utc::now();
-    let phase = deps.phase.phase(&deps.db, now).await?;
-    let ctx = ChatContext {
+/// What the chat handler reads, with the phase in force at `now`.
+async fn context(deps: &PushDeps, now: chrono::DateTime<Utc>) -> Result<ChatContext<'_>, AppError> {
+    Ok(ChatContext {
         campaign: &deps.campaign,
         replies: &deps.replies,
         notices: &deps.notices,
-        phase,
+        phase: deps.phase.phase(&deps.db, now).await?,
         now,
         draft_ttl: deps.endpoint.draft_ttl,
-    };
+    })
+}
+
+async fn respond(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> {
+    let now = Utc::now();
+    let ctx = context(deps, now).await?;
     match chat::plan(&ctx, &inbound) {
         Plan::Ignore => Ok(String::new()),
         Plan::Reply(reply) => Ok(render(Some(reply), &inbound)),
@@ -346,15 +350,7 @@ struct Handled {
 
 async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handled, AppError> {
     let now = Utc::now();
-    let phase = deps.phase.phase(&deps.db, now).await?;
-    let ctx = ChatContext {
-        campaign: &deps.campaign,
-        replies: &deps.replies,
-        notices: &deps.notices,
-        phase,
-        now,
-        draft_ttl: deps.endpoint.draft_ttl,
-    };
+    let ctx = context(deps, now).await?;
     let txn = deps.db.begin().await?;
     // Claim first: a concurrent retry waits here until this transaction ends.
     if !repo::receipts::try_record(&txn, key, "", now).await? {

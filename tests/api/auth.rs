@@ -15,16 +15,6 @@ async fn login(app: &TestApp, code: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn token_for(app: &TestApp, code: &str) -> (String, i64) {
-    let res = login(app, code).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_i64().unwrap(),
-    )
-}
-
 db_test!(
     a_sandbox_login_gives_our_own_token_and_never_the_session_key,
     |app| async move {
@@ -63,9 +53,9 @@ db_test!(
 db_test!(
     the_same_code_owner_is_the_same_person_and_others_are_not,
     |app| async move {
-        let (_, alice) = token_for(&app, "alice").await;
-        let (_, again) = token_for(&app, "alice").await;
-        let (_, bob) = token_for(&app, "bob").await;
+        let (_, alice) = app.login("alice").await;
+        let (_, again) = app.login("alice").await;
+        let (_, bob) = app.login("bob").await;
         assert_eq!(alice, again);
         assert_ne!(alice, bob);
     }
@@ -89,7 +79,7 @@ db_test!(requests_without_a_valid_token_get_401, |app| async move {
 db_test!(
     a_profile_is_updated_field_by_field_and_bad_values_change_nothing,
     |app| async move {
-        let (token, _) = token_for(&app, "carol").await;
+        let (token, _) = app.login("carol").await;
         let units: Value = app
             .client
             .get(app.url("/api/v1/units"))
@@ -270,7 +260,7 @@ db_test!(
         )
         .await;
         let follower = person_by_mp(&app, "alice").await.unwrap();
-        let (_, user_id) = token_for(&app, "alice").await;
+        let (_, user_id) = app.login("alice").await;
         assert_eq!(user_id, follower.id);
         let person = person_by_mp(&app, "alice").await.unwrap();
         assert!(
@@ -284,7 +274,7 @@ db_test!(
 db_test!(a_login_that_follows_later_is_one_person, |app| async move {
     use crate::push::{Mode, send, text};
     app.set_phase(Some("open")).await;
-    let (_, user_id) = token_for(&app, "bob").await;
+    let (_, user_id) = app.login("bob").await;
     // First contact from the official account: a new row, then merged once the unionid is known.
     send(
         &app,

@@ -83,6 +83,21 @@ impl TestApp {
         out
     }
 
+    /// Logs in through the API with a sandbox login code: (bearer token, person id).
+    pub async fn login(&self, code: &str) -> (String, i64) {
+        let res = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(res.status(), 200, "login {code}");
+        let body: Value = res.json().await.expect("login body");
+        let token = body["token"].as_str().expect("token").to_owned();
+        (token, body["user"]["id"].as_i64().expect("user id"))
+    }
+
     /// Waits (up to 10 s) until `check` holds, polling.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where

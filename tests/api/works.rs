@@ -3,23 +3,6 @@ use wangju::{domain::role::Role, service::admin_tokens};
 
 use crate::{db_test, helpers::TestApp};
 
-async fn login(app: &TestApp, code: &str) -> (String, i64) {
-    let body: Value = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_i64().unwrap(),
-    )
-}
-
 /// A stored file of the person, as an upload would leave it.
 async fn file(app: &TestApp, owner: i64, kind: &str, seconds: Option<i32>) -> i64 {
     use sea_orm::{ActiveModelTrait, Set};
@@ -85,7 +68,7 @@ db_test!(
     every_category_rule_of_the_seed_passes_and_fails_through_the_api,
     |app| async move {
         app.set_phase(Some("open")).await;
-        let (token, me) = login(&app, "author").await;
+        let (token, me) = app.login("author").await;
         let four_min = file(&app, me, "video", Some(240)).await;
         let two_min = file(&app, me, "video", Some(120)).await;
         let four_min_ad = file(&app, me, "video", Some(200)).await;
@@ -163,7 +146,7 @@ db_test!(
 db_test!(
     submissions_are_refused_outside_the_open_phase_and_with_foreign_files,
     |app| async move {
-        let (token, _) = login(&app, "late").await;
+        let (token, _) = app.login("late").await;
         let (status, answer) = submit(
             &app,
             &token,
@@ -173,7 +156,7 @@ db_test!(
         assert_eq!(status, 403);
         assert_eq!(answer["error"]["code"], "phase_closed");
         app.set_phase(Some("open")).await;
-        let (_, other) = login(&app, "someone-else").await;
+        let (_, other) = app.login("someone-else").await;
         let theirs = file(&app, other, "image", None).await;
         let (status, answer) = submit(
         &app,
@@ -192,7 +175,7 @@ db_test!(
     only_approved_works_are_listed_and_paging_is_stable_under_inserts,
     |app| async move {
         app.set_phase(Some("open")).await;
-        let (token, _) = login(&app, "prolific").await;
+        let (token, _) = app.login("prolific").await;
         let reviewer = reviewer(&app).await;
         let mut ids = Vec::new();
         for i in 0..5 {
@@ -270,7 +253,7 @@ db_test!(
     |app| async move {
         use sea_orm::{ActiveModelTrait, Set};
         app.set_phase(Some("open")).await;
-        let (token, _) = login(&app, "hot").await;
+        let (token, _) = app.login("hot").await;
         let reviewer = reviewer(&app).await;
         let mut ids = Vec::new();
         for (i, votes) in [3, 9, 5].into_iter().enumerate() {
@@ -323,7 +306,7 @@ db_test!(
     |app| async move {
         use crate::push::{Mode, send, text};
         app.set_phase(Some("open")).await;
-        let (token, _) = login(&app, "wanda").await;
+        let (token, _) = app.login("wanda").await;
         // The same person writes in chat: the simulator's follower "wanda" links to login "wanda".
         send(
             &app,
@@ -371,7 +354,7 @@ db_test!(
             "withdrawn"
         );
         // Someone else cannot, and an approved work cannot be withdrawn.
-        let (other, _) = login(&app, "mallory").await;
+        let (other, _) = app.login("mallory").await;
         let (_, theirs) = submit(
             &app,
             &other,
