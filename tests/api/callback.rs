@@ -759,3 +759,55 @@ async fn a_slow_wechat_does_not_delay_the_callback_reply_on_sqlite() {
 async fn a_slow_wechat_does_not_delay_the_callback_reply_on_postgres() {
     slow_wechat_does_not_delay_the_reply(Backend::Postgres).await;
 }
+
+async fn review_and_auto_approve(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("campaign.toml");
+    let campaign = include_str!("../../wechat-config/campaign.toml")
+        .replace("auto_approve = false", "auto_approve = true");
+    std::fs::write(&path, campaign).unwrap();
+    let Some(app) = spawn_app_with(backend, &[("campaign", path.to_str().unwrap().into())]).await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    link_mini_program(&app, "oAuto").await;
+    send(
+        &app,
+        &text("oAuto", 9601, now(), "网言网语 文明上网"),
+        Mode::Plain,
+    )
+    .await;
+    send(
+        &app,
+        &text("oAuto", 9602, now(), "网言网语 请 review-test 一下"),
+        Mode::Plain,
+    )
+    .await;
+    let stored = works(&app).await;
+    let (clean, doubtful) = (stored[0].id, stored[1].id);
+    app.eventually("both checked", || async {
+        status_of(&app, clean).await != "checking" && status_of(&app, doubtful).await != "checking"
+    })
+    .await;
+    assert_eq!(
+        status_of(&app, clean).await,
+        "approved",
+        "auto_approve publishes a pass at once"
+    );
+    assert_eq!(
+        status_of(&app, doubtful).await,
+        "pending_review",
+        "review waits for a person"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_sqlite() {
+    review_and_auto_approve(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_postgres() {
+    review_and_auto_approve(Backend::Postgres).await;
+}
