@@ -811,3 +811,77 @@ async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_sqlite() {
 async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_postgres() {
     review_and_auto_approve(Backend::Postgres).await;
 }
+
+async fn drafts_expire(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, &[("photo_draft_ttl_s", 1.into())]).await else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    send(
+        &app,
+        &image("oForgetful", 9701, now(), "MEDIA_OLD"),
+        Mode::Plain,
+    )
+    .await;
+    // The caption comes after the draft's time is up: the old photo is not used.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (_, late) = send(
+        &app,
+        &text("oForgetful", 9702, now(), "画面故事 迟到的说明"),
+        Mode::Plain,
+    )
+    .await;
+    assert!(content(&late).contains("请先发送照片"), "{late}");
+    assert!(works(&app).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_photo_draft_is_not_used_on_sqlite() {
+    drafts_expire(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_photo_draft_is_not_used_on_postgres() {
+    drafts_expire(Backend::Postgres).await;
+}
+
+async fn window_closed(backend: Backend) {
+    let Some((app, fake)) = crate::helpers::spawn_app_with_fake_wechat(backend).await else {
+        return;
+    };
+    fake.script(
+        "/cgi-bin/message/custom/send",
+        crate::fake_wechat::Behaviour::Errcode(45015),
+        5,
+    );
+    wangju::jobs::Job::SendChatText {
+        openid: "oGone".to_owned(),
+        text: "迟到的回复".to_owned(),
+    }
+    .enqueue(&app.db, chrono::Utc::now())
+    .await
+    .unwrap();
+    app.eventually("the closed window ends the job", || async {
+        wangju::repo::jobs::count(&app.db, "send_chat_text", "failed")
+            .await
+            .unwrap()
+            == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        fake.count("/cgi-bin/message/custom/send"),
+        1,
+        "45015 is logged, not retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_service_window_is_not_retried_on_sqlite() {
+    window_closed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_service_window_is_not_retried_on_postgres() {
+    window_closed(Backend::Postgres).await;
+}
