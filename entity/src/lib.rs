@@ -10,6 +10,8 @@ pub mod photo_draft_item;
 pub mod session;
 pub mod unit;
 pub mod upload;
+pub mod vote;
+pub mod vote_day;
 pub mod wechat_token;
 pub mod work;
 pub mod work_media;

@@ -6,6 +6,7 @@ mod m20261127_000001_create_admin_tokens;
 mod m20261127_000002_create_campaign_tables;
 mod m20261127_000003_create_sessions;
 mod m20261127_000010_create_wechat_tokens;
+mod m20261127_000020_create_votes;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_campaign_tables::Migration),
             Box::new(m20261127_000003_create_sessions::Migration),
             Box::new(m20261127_000010_create_wechat_tokens::Migration),
+            Box::new(m20261127_000020_create_votes::Migration),
         ]
     }
 }

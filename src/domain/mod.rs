@@ -7,4 +7,5 @@ pub mod moderation;
 pub mod role;
 pub mod text;
 pub mod token;
+pub mod vote;
 pub mod work;

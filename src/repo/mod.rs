@@ -9,6 +9,7 @@ pub mod receipts;
 pub mod sessions;
 pub mod units;
 pub mod uploads;
+pub mod votes;
 pub mod wechat_tokens;
 pub mod works;
 

@@ -231,3 +231,18 @@ pub async fn media_with_uploads(
         })
         .collect())
 }
+
+/// Adds `delta` to an approved work's `vote_count`; `false` if no approved work has this id.
+pub async fn add_votes(db: &impl ConnectionTrait, id: i64, delta: i32) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let result = work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::col(work::Column::VoteCount).add(delta),
+        )
+        .filter(work::Column::Id.eq(id))
+        .filter(work::Column::Status.eq("approved"))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -33,6 +33,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             api::me::MeApi,
             api::campaign::CampaignApi,
             api::works::WorksApi,
+            api::votes::VotesApi,
             admin::works::ReviewApi,
             admin::tokens::TokensApi,
             admin::campaign::CampaignAdminApi,

@@ -10,4 +10,5 @@ pub mod media;
 pub mod moderation;
 pub mod people;
 pub mod review;
+pub mod votes;
 pub mod works;

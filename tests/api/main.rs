@@ -14,5 +14,6 @@ mod interop;
 mod migrations;
 mod process;
 mod push;
+mod votes;
 mod wechat_client;
 mod works;

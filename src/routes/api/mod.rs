@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod campaign;
 pub mod me;
+pub mod votes;
 pub mod works;

@@ -1,0 +1,127 @@
+//! Casting votes: phase, work and caps checked, the vote row and the work's count written in
+//! one transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+
+use crate::{
+    campaign::{Campaign, PhaseKey},
+    domain::{
+        vote::{VoteStatus, counted_key, until_next_day},
+        work::WorkStatus,
+    },
+    error::AppError,
+    repo::{self, votes::NewVote},
+};
+
+/// Longest user agent kept (the column's size).
+const USER_AGENT_MAX: usize = 500;
+
+/// One person's vote for one work, as the request brought it.
+#[derive(Clone, Debug)]
+pub struct Ballot {
+    /// The voter (from the session, never from the body).
+    pub person_id: i64,
+    /// The work.
+    pub work_id: i64,
+    /// Client address.
+    pub ip: String,
+    /// Client user agent.
+    pub user_agent: String,
+}
+
+/// The outcome of a counted vote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cast {
+    /// The work.
+    pub work_id: i64,
+    /// Its counted votes, this one included.
+    pub vote_count: i32,
+    /// Votes the person has left on this campaign day.
+    pub votes_left_today: u32,
+}
+
+/// Casts a vote at `now` in `phase`: only in the showcase phase, only for approved works.
+pub async fn cast(
+    db: &DatabaseConnection,
+    campaign: &Campaign,
+    phase: PhaseKey,
+    ballot: Ballot,
+    now: DateTime<Utc>,
+) -> Result<Cast, AppError> {
+    if phase != PhaseKey::Showcase {
+        return Err(AppError::PhaseClosed("当前不在投票阶段".to_owned()));
+    }
+    let work = repo::works::find(db, ballot.work_id)
+        .await?
+        .filter(|w| w.status == WorkStatus::Approved.as_str())
+        .ok_or(AppError::NotFound)?;
+    let txn = db.begin().await?;
+    match record(&txn, campaign, &ballot, &work.category, now).await {
+        Ok(cast) => {
+            txn.commit().await?;
+            tracing::debug!(
+                work.id = cast.work_id,
+                person.id = ballot.person_id,
+                "vote counted"
+            );
+            Ok(cast)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// Writes a counted vote in the caller's transaction: the work's count, the vote row (unique
+/// per work, person and day) and the person's daily counter. On any error the caller must roll
+/// back; nothing is counted until it commits.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    campaign: &Campaign,
+    ballot: &Ballot,
+    category: &str,
+    now: DateTime<Utc>,
+) -> Result<Cast, AppError> {
+    let day = campaign.local_date(now);
+    let day_text = day.to_string();
+    let cap = campaign.voting.votes_per_person_per_day;
+    // The work's row is written first: on SQLite a transaction that starts with a write takes
+    // the write lock through the busy timeout (a read-then-write one could fail at once under
+    // contention); on PostgreSQL it queues the voters of one work on its row.
+    if !repo::works::add_votes(txn, ballot.work_id, 1).await? {
+        return Err(AppError::NotFound);
+    }
+    let key = counted_key(ballot.work_id, ballot.person_id, day);
+    let user_agent: String = ballot.user_agent.chars().take(USER_AGENT_MAX).collect();
+    let new = NewVote {
+        work_id: ballot.work_id,
+        person_id: ballot.person_id,
+        category,
+        campaign_day: &day_text,
+        ip: &ballot.ip,
+        user_agent: &user_agent,
+        status: VoteStatus::Counted.as_str(),
+        counted_key: Some(&key),
+    };
+    if !repo::votes::insert(txn, new, now).await? {
+        return Err(AppError::AlreadyVotedToday);
+    }
+    repo::votes::open_day(txn, ballot.person_id, &day_text).await?;
+    if !repo::votes::take_day_slot(txn, ballot.person_id, &day_text, cap).await? {
+        return Err(AppError::DailyVoteLimit {
+            retry_after: until_next_day(campaign.timezone, now),
+        });
+    }
+    let vote_count = repo::works::find(txn, ballot.work_id)
+        .await?
+        .map(|w| w.vote_count)
+        .ok_or(AppError::NotFound)?;
+    let used = repo::votes::used_on(txn, ballot.person_id, &day_text).await?;
+    Ok(Cast {
+        work_id: ballot.work_id,
+        vote_count,
+        votes_left_today: cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
+    })
+}

@@ -1,0 +1,331 @@
+//! Votes: the ledger, the daily cap, concurrency and aborted transactions.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::future::join_all;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+use wangju::{
+    campaign::{Campaign, PhaseKey},
+    domain::vote::until_next_day,
+    service::votes::{self, Ballot},
+};
+
+use crate::{db_test, helpers::TestApp};
+
+/// Logs a person in with a sandbox code; their token and id.
+pub async fn voter(app: &TestApp, code: &str) -> (String, i64) {
+    let body: Value = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["user"]["id"].as_i64().unwrap(),
+    )
+}
+
+/// A work of `author` in `category` with this status, as review would leave it.
+pub async fn work_with_status(app: &TestApp, author: i64, category: &str, status: &str) -> i64 {
+    let now = Utc::now();
+    entity::work::ActiveModel {
+        code: Set(None),
+        category: Set(category.to_owned()),
+        title: Set(format!("作品{}", uuid::Uuid::new_v4().simple())),
+        body: Set("网络文明".to_owned()),
+        author_id: Set(author),
+        unit_id: Set(None),
+        channel: Set("miniapp".to_owned()),
+        status: Set(status.to_owned()),
+        true_story: Set(false),
+        vote_count: Set(0),
+        moderation_note: Set(None),
+        text_suggest: Set(None),
+        sec_trace_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        approved_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap()
+    .id
+}
+
+/// An approved work.
+pub async fn approved_work(app: &TestApp, author: i64, category: &str) -> i64 {
+    work_with_status(app, author, category, "approved").await
+}
+
+/// Votes over HTTP; status, body and Retry-After. A 503 (SQLite busy) is retried, as the
+/// contract tells clients to.
+pub async fn vote(app: &TestApp, token: &str, work: i64) -> (u16, Value, Option<u64>) {
+    for _ in 0..5 {
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/works/{work}/votes")))
+            .bearer_auth(token)
+            .header("user-agent", "wangju-test")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let body: Value = res.json().await.unwrap();
+        if status != 503 {
+            return (status, body, retry_after);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("vote on {work} still unavailable after retries");
+}
+
+/// The work's `vote_count` and its counted rows.
+pub async fn count_and_rows(app: &TestApp, work: i64) -> (i32, u64) {
+    let count = entity::work::Entity::find_by_id(work)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .vote_count;
+    let rows = entity::vote::Entity::find()
+        .filter(entity::vote::Column::WorkId.eq(work))
+        .filter(entity::vote::Column::Status.eq("counted"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    (count, rows)
+}
+
+/// The campaign file the test apps run.
+pub fn campaign() -> Campaign {
+    Campaign::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/wechat-config/campaign.toml"
+    )))
+    .unwrap()
+}
+
+db_test!(
+    a_vote_counts_once_per_work_per_day_only_in_showcase_and_only_for_approved_works,
+    |app| async move {
+        let (author_token, author) = voter(&app, "author").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let pending = work_with_status(&app, author, "slogan", "pending_review").await;
+        let (token, _) = voter(&app, "fan").await;
+
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (403, &json!("phase_closed"))
+        );
+        app.set_phase(Some("showcase")).await;
+
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/works/{work}/votes")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "only logged-in people vote");
+        let (status, body, _) = vote(&app, &token, pending).await;
+        assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+        let (status, body, _) = vote(&app, &token, 999_999).await;
+        assert_eq!(status, 404, "{body}");
+
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"work_id": work, "vote_count": 1, "votes_left_today": 9})
+        );
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (409, &json!("already_voted_today"))
+        );
+        let (status, body, _) = vote(&app, &author_token, work).await;
+        assert_eq!((status, body["vote_count"].as_i64()), (200, Some(2)));
+        assert_eq!(count_and_rows(&app, work).await, (2, 2));
+        assert_eq!(count_and_rows(&app, pending).await, (0, 0));
+
+        let row = entity::vote::Entity::find()
+            .filter(entity::vote::Column::WorkId.eq(work))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.category, "slogan");
+        assert_eq!(row.user_agent, "wangju-test");
+        assert_eq!(row.ip, "127.0.0.1");
+        assert_eq!(
+            row.campaign_day,
+            campaign().local_date(Utc::now()).to_string()
+        );
+    }
+);
+
+db_test!(
+    two_hundred_voters_voting_twice_at_once_count_exactly_two_hundred,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "popular-author").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let mut tokens = Vec::new();
+        for i in 0..200 {
+            tokens.push(voter(&app, &format!("crowd-{i}")).await.0);
+        }
+        let requests = tokens
+            .iter()
+            .flat_map(|token| [token, token])
+            .map(|token| vote(&app, token, work));
+        let answers = join_all(requests).await;
+        let ok = answers.iter().filter(|(s, _, _)| *s == 200).count();
+        let dup = answers
+            .iter()
+            .filter(|(s, b, _)| *s == 409 && b["error"]["code"] == "already_voted_today")
+            .count();
+        assert_eq!(
+            (ok, dup),
+            (200, 200),
+            "{:?}",
+            answers.iter().find(|a| a.0 != 200 && a.0 != 409)
+        );
+        assert_eq!(count_and_rows(&app, work).await, (200, 200));
+    }
+);
+
+db_test!(
+    the_daily_cap_refuses_the_next_vote_until_midnight_in_shanghai,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "many-works").await;
+        let mut works = Vec::new();
+        for _ in 0..11 {
+            works.push(approved_work(&app, author, "slogan").await);
+        }
+        let (token, me) = voter(&app, "eager").await;
+        for (i, work) in works.iter().take(10).enumerate() {
+            let (status, body, _) = vote(&app, &token, *work).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["votes_left_today"], json!(9 - i));
+        }
+        let (status, body, retry_after) = vote(&app, &token, works[10]).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (429, &json!("daily_vote_limit"))
+        );
+        let campaign = campaign();
+        let wait = until_next_day(campaign.timezone, Utc::now()).as_secs();
+        let retry_after = retry_after.expect("Retry-After");
+        assert!(retry_after.abs_diff(wait) <= 5, "{retry_after} vs {wait}");
+        assert_eq!(
+            count_and_rows(&app, works[10]).await,
+            (0, 0),
+            "a refused vote leaves nothing"
+        );
+
+        // Just after the next midnight in Shanghai the person has a fresh day.
+        let tomorrow = Utc::now() + chrono::Duration::seconds(i64::try_from(wait).unwrap() + 1);
+        let ballot = Ballot {
+            person_id: me,
+            work_id: works[10],
+            ip: "127.0.0.1".to_owned(),
+            user_agent: "test".to_owned(),
+        };
+        let cast = votes::cast(
+            &app.db,
+            &campaign,
+            PhaseKey::Showcase,
+            ballot.clone(),
+            tomorrow,
+        )
+        .await
+        .unwrap();
+        assert_eq!((cast.vote_count, cast.votes_left_today), (1, 9));
+        // And the same work may be voted for again on the new day, once.
+        let again = Ballot {
+            work_id: works[0],
+            ..ballot
+        };
+        let cast = votes::cast(
+            &app.db,
+            &campaign,
+            PhaseKey::Showcase,
+            again.clone(),
+            tomorrow,
+        )
+        .await
+        .unwrap();
+        assert_eq!(cast.vote_count, 2);
+        let twice = votes::cast(&app.db, &campaign, PhaseKey::Showcase, again, tomorrow).await;
+        assert!(matches!(
+            twice,
+            Err(wangju::error::AppError::AlreadyVotedToday)
+        ));
+        assert_eq!(count_and_rows(&app, works[0]).await, (2, 2));
+    }
+);
+
+db_test!(
+    a_transaction_killed_after_writing_the_vote_leaves_count_equal_to_rows,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "steady").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let (token, me) = voter(&app, "unlucky").await;
+        let campaign = campaign();
+        let ballot = Ballot {
+            person_id: me,
+            work_id: work,
+            ip: "127.0.0.1".to_owned(),
+            user_agent: "test".to_owned(),
+        };
+
+        // The process dies before COMMIT: the transaction is dropped with everything written.
+        let txn = app.db.begin().await.unwrap();
+        let cast = votes::record(&txn, &campaign, &ballot, "slogan", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(cast.vote_count, 1, "the transaction saw its own vote");
+        drop(txn);
+        assert_eq!(count_and_rows(&app, work).await, (0, 0));
+
+        // The task serving the request is aborted while holding the open transaction.
+        let db = app.db.clone();
+        let (written, was_written) = tokio::sync::oneshot::channel();
+        let request = tokio::spawn(async move {
+            let txn = db.begin().await.unwrap();
+            votes::record(&txn, &campaign, &ballot, "slogan", Utc::now())
+                .await
+                .unwrap();
+            let _ = written.send(());
+            std::future::pending::<()>().await;
+            txn.commit().await.unwrap();
+        });
+        was_written.await.unwrap();
+        request.abort();
+        let _ = request.await;
+        assert_eq!(count_and_rows(&app, work).await, (0, 0));
+
+        // The person was never counted, so their vote still goes through.
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["votes_left_today"], json!(9));
+        assert_eq!(count_and_rows(&app, work).await, (1, 1));
+    }
+);
