@@ -27,6 +27,9 @@ pub enum AppError {
     /// WeChat blocks this user's login as high-risk (40226).
     #[error("该微信账号暂时无法登录")]
     LoginBlocked,
+    /// Voting requires following the official account, and the caller does not.
+    #[error("请先关注公众号再投票")]
+    NotFollowing,
     /// A submission or vote outside its phase.
     #[error("{0}")]
     PhaseClosed(String),
@@ -101,7 +104,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) | Self::BadRequestFields(_) => "bad_request",
             Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::NotFollowing => "forbidden",
             Self::InvalidLoginCode => "invalid_login_code",
             Self::LoginBlocked => "login_blocked",
             Self::PhaseClosed(_) => "phase_closed",
@@ -136,7 +139,9 @@ impl ResponseError for AppError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PhaseClosed(_) | Self::LoginBlocked => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::NotFollowing | Self::PhaseClosed(_) | Self::LoginBlocked => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

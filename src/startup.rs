@@ -21,6 +21,7 @@ use crate::{
         observe::{BodyLimits, Observe},
     },
     service::admin_tokens,
+    service::votes::VoteLimits,
     service::{
         callback::{PushDeps, PushEndpoint},
         campaign::PhaseClock,
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The one WeChat API client (live, or the sandbox simulator).
     pub wechat: WechatClient,
+    /// Request rates of voting.
+    pub vote_limits: VoteLimits,
 }
 
 /// Why the application could not start.
@@ -149,6 +152,7 @@ impl Application {
                     phase: phase.clone(),
                     endpoint,
                 },
+                vote_limits: VoteLimits::new(&campaign.voting),
                 campaign,
                 phase,
                 db,

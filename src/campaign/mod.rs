@@ -191,6 +191,11 @@ pub struct Voting {
     pub votes_per_person_per_day: u32,
     /// Voters must follow the official account.
     pub require_follow: bool,
+    /// Vote requests one person may make per minute (per instance).
+    pub per_person_per_minute: std::num::NonZeroU32,
+    /// Vote requests one IP may make per minute (per instance); generous, as a factory's
+    /// workers share one NAT address.
+    pub per_ip_per_minute: std::num::NonZeroU32,
 }
 
 /// How votes and jury combine.

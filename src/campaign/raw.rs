@@ -1,6 +1,6 @@
 //! The file shape of `campaign.toml` and its validation into [`Campaign`].
 
-use std::collections::HashSet;
+use std::{collections::HashSet, num::NonZeroU32};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -72,6 +72,18 @@ struct RawVoting {
     votes_per_person_per_day: u32,
     #[serde(default)]
     require_follow: bool,
+    #[serde(default = "default_per_person_per_minute")]
+    per_person_per_minute: NonZeroU32,
+    #[serde(default = "default_per_ip_per_minute")]
+    per_ip_per_minute: NonZeroU32,
+}
+
+fn default_per_person_per_minute() -> NonZeroU32 {
+    NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN)
+}
+
+fn default_per_ip_per_minute() -> NonZeroU32 {
+    NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN)
 }
 
 #[derive(Deserialize)]
@@ -250,6 +262,8 @@ pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
         voting: Voting {
             votes_per_person_per_day: raw.voting.votes_per_person_per_day,
             require_follow: raw.voting.require_follow,
+            per_person_per_minute: raw.voting.per_person_per_minute,
+            per_ip_per_minute: raw.voting.per_ip_per_minute,
         },
         scoring: Scoring {
             vote_weight: scoring.vote_weight,

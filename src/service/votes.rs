@@ -1,11 +1,14 @@
 //! Casting votes: phase, work and caps checked, the vote row and the work's count written in
 //! one transaction.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use crate::{
-    campaign::{Campaign, PhaseKey},
+    campaign::{Campaign, PhaseKey, Voting},
     domain::{
         vote::{VoteStatus, counted_key, until_next_day},
         work::WorkStatus,
@@ -16,6 +19,52 @@ use crate::{
 
 /// Longest user agent kept (the column's size).
 const USER_AGENT_MAX: usize = 500;
+
+/// Keys kept by a limiter before stale ones are swept.
+const LIMITER_SWEEP_AT: usize = 100_000;
+
+/// Per-person and per-IP request limits on voting, kept by each instance: they only slow
+/// scripts down, while the exact rules (one vote per work per day, the daily cap) live in the
+/// database. Behind a load balancer every instance allows the configured rate.
+#[derive(Clone)]
+pub struct VoteLimits {
+    per_person: Arc<DefaultKeyedRateLimiter<i64>>,
+    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+impl VoteLimits {
+    /// Limiters with the campaign's rates.
+    pub fn new(voting: &Voting) -> Self {
+        Self {
+            per_person: Arc::new(RateLimiter::keyed(Quota::per_minute(
+                voting.per_person_per_minute,
+            ))),
+            per_ip: Arc::new(RateLimiter::keyed(Quota::per_minute(
+                voting.per_ip_per_minute,
+            ))),
+        }
+    }
+
+    /// `RateLimited` with the wait if the person or the address is over its rate.
+    pub fn check(&self, person_id: i64, ip: &str) -> Result<(), AppError> {
+        if self.per_ip.len() > LIMITER_SWEEP_AT || self.per_person.len() > LIMITER_SWEEP_AT {
+            self.per_ip.retain_recent();
+            self.per_person.retain_recent();
+        }
+        let person = self
+            .per_person
+            .check_key(&person_id)
+            .map_err(|t| t.wait_time_from(self.per_person.clock().now()));
+        let ip = self
+            .per_ip
+            .check_key(&ip.to_owned())
+            .map_err(|t| t.wait_time_from(self.per_ip.clock().now()));
+        match person.and(ip) {
+            Ok(()) => Ok(()),
+            Err(wait) => Err(AppError::RateLimited { retry_after: wait }),
+        }
+    }
+}
 
 /// One person's vote for one work, as the request brought it.
 #[derive(Clone, Debug)]
@@ -41,10 +90,12 @@ pub struct Cast {
     pub votes_left_today: u32,
 }
 
-/// Casts a vote at `now` in `phase`: only in the showcase phase, only for approved works.
+/// Casts a vote at `now` in `phase`: only in the showcase phase, within the request rates,
+/// only for approved works, and only by followers of the official account if so configured.
 pub async fn cast(
     db: &DatabaseConnection,
     campaign: &Campaign,
+    limits: &VoteLimits,
     phase: PhaseKey,
     ballot: Ballot,
     now: DateTime<Utc>,
@@ -52,10 +103,19 @@ pub async fn cast(
     if phase != PhaseKey::Showcase {
         return Err(AppError::PhaseClosed("当前不在投票阶段".to_owned()));
     }
+    limits.check(ballot.person_id, &ballot.ip)?;
     let work = repo::works::find(db, ballot.work_id)
         .await?
         .filter(|w| w.status == WorkStatus::Approved.as_str())
         .ok_or(AppError::NotFound)?;
+    if campaign.voting.require_follow {
+        let person = repo::people::find(db, ballot.person_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if !person.following {
+            return Err(AppError::NotFollowing);
+        }
+    }
     let txn = db.begin().await?;
     match record(&txn, campaign, &ballot, &work.category, now).await {
         Ok(cast) => {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use wangju::{
     campaign::{Campaign, PhaseKey},
     domain::vote::until_next_day,
-    service::votes::{self, Ballot},
+    service::votes::{self, Ballot, VoteLimits},
 };
 
 use crate::{db_test, helpers::TestApp};
@@ -247,9 +247,11 @@ db_test!(
             ip: "127.0.0.1".to_owned(),
             user_agent: "test".to_owned(),
         };
+        let limits = VoteLimits::new(&campaign.voting);
         let cast = votes::cast(
             &app.db,
             &campaign,
+            &limits,
             PhaseKey::Showcase,
             ballot.clone(),
             tomorrow,
@@ -265,6 +267,7 @@ db_test!(
         let cast = votes::cast(
             &app.db,
             &campaign,
+            &limits,
             PhaseKey::Showcase,
             again.clone(),
             tomorrow,
@@ -272,7 +275,15 @@ db_test!(
         .await
         .unwrap();
         assert_eq!(cast.vote_count, 2);
-        let twice = votes::cast(&app.db, &campaign, PhaseKey::Showcase, again, tomorrow).await;
+        let twice = votes::cast(
+            &app.db,
+            &campaign,
+            &limits,
+            PhaseKey::Showcase,
+            again,
+            tomorrow,
+        )
+        .await;
         assert!(matches!(
             twice,
             Err(wangju::error::AppError::AlreadyVotedToday)
@@ -327,5 +338,109 @@ db_test!(
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["votes_left_today"], json!(9));
         assert_eq!(count_and_rows(&app, work).await, (1, 1));
+    }
+);
+
+/// A copy of the campaign file with `edits` (from, to) applied, in `dir`.
+pub fn edited_campaign(dir: &tempfile::TempDir, edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/wechat-config/campaign.toml"
+    ))
+    .unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "campaign.toml has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let path = dir.path().join("campaign.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Like `db_test!`, on an app whose campaign file has `edits` applied.
+macro_rules! campaign_test {
+    ($name:ident, $edits:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn run(backend: $crate::helpers::Backend) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = edited_campaign(&dir, $edits);
+                let Some($app) =
+                    $crate::helpers::spawn_app_with(backend, &[("campaign", path.into())]).await
+                else {
+                    return;
+                };
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+campaign_test!(
+    people_and_addresses_over_their_rate_get_429_with_retry_after,
+    &[
+        ("per_person_per_minute = 30", "per_person_per_minute = 3"),
+        ("per_ip_per_minute = 600", "per_ip_per_minute = 5"),
+    ],
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        let mut works = Vec::new();
+        for _ in 0..4 {
+            works.push(approved_work(&app, author, "slogan").await);
+        }
+        let (token, _) = voter(&app, "script").await;
+        for work in &works[..3] {
+            assert_eq!(vote(&app, &token, *work).await.0, 200);
+        }
+        let (status, body, retry_after) = vote(&app, &token, works[3]).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (429, &json!("rate_limited"))
+        );
+        assert!(retry_after.is_some_and(|s| (1..=60).contains(&s)));
+        assert_eq!(count_and_rows(&app, works[3]).await, (0, 0));
+        // Two more people behind the same address use up its five requests a minute.
+        let (other, _) = voter(&app, "colleague").await;
+        assert_eq!(vote(&app, &other, works[0]).await.0, 200);
+        let (status, body, _) = vote(&app, &other, works[1]).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (429, &json!("rate_limited"))
+        );
+    }
+);
+
+campaign_test!(
+    only_followers_vote_when_the_campaign_requires_it,
+    &[("require_follow = false", "require_follow = true")],
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let (token, me) = voter(&app, "stranger").await;
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")));
+        let person = entity::person::Entity::find_by_id(me)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut follows: entity::person::ActiveModel = person.into();
+        follows.following = Set(true);
+        follows.update(&app.db).await.unwrap();
+        let (status, body, _) = vote(&app, &token, work).await;
+        assert_eq!(status, 200, "{body}");
     }
 );

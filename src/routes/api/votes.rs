@@ -44,7 +44,15 @@ impl VotesApi {
             ip: client_ip(req.header("x-forwarded-for"), peer),
             user_agent: req.header("user-agent").unwrap_or_default().to_owned(),
         };
-        let cast = votes::cast(&state.db, &state.campaign, phase, ballot, now).await?;
+        let cast = votes::cast(
+            &state.db,
+            &state.campaign,
+            &state.vote_limits,
+            phase,
+            ballot,
+            now,
+        )
+        .await?;
         Ok(Json(VoteResult {
             work_id: cast.work_id,
             vote_count: cast.vote_count,
