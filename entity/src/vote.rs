@@ -19,6 +19,7 @@ pub struct Model {
     pub counted_key: Option<String>,
     pub void_reason: Option<String>,
     pub voided_at: Option<DateTimeUtc>,
+    pub flag_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

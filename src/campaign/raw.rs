@@ -7,8 +7,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Awards, Campaign, Category, Part, Phase, PhaseKey, Range, Rules, Scoring, UnitDef, Voting,
-    WorkKind,
+    Awards, Campaign, Category, FraudThresholds, Part, Phase, PhaseKey, Range, Rules, Scoring,
+    UnitDef, Voting, WorkKind,
 };
 
 /// Why a campaign file was refused; the message names the line where it can.
@@ -76,6 +76,12 @@ struct RawVoting {
     per_person_per_minute: NonZeroU32,
     #[serde(default = "default_per_ip_per_minute")]
     per_ip_per_minute: NonZeroU32,
+    #[serde(default)]
+    flag_burst_per_work_per_minute: u32,
+    #[serde(default)]
+    flag_account_younger_than_minutes: u32,
+    #[serde(default)]
+    flag_accounts_per_ip_per_day: u32,
 }
 
 fn default_per_person_per_minute() -> NonZeroU32 {
@@ -264,6 +270,11 @@ pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
             require_follow: raw.voting.require_follow,
             per_person_per_minute: raw.voting.per_person_per_minute,
             per_ip_per_minute: raw.voting.per_ip_per_minute,
+            fraud: FraudThresholds {
+                burst_per_work_per_minute: raw.voting.flag_burst_per_work_per_minute,
+                account_younger_than_minutes: raw.voting.flag_account_younger_than_minutes,
+                accounts_per_ip_per_day: raw.voting.flag_accounts_per_ip_per_day,
+            },
         },
         scoring: Scoring {
             vote_weight: scoring.vote_weight,

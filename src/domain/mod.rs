@@ -1,6 +1,7 @@
 //! Pure types and rules, no I/O.
 
 pub mod chat;
+pub mod fraud;
 pub mod identity;
 pub mod listing;
 pub mod moderation;

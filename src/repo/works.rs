@@ -246,3 +246,30 @@ pub async fn add_votes(db: &impl ConnectionTrait, id: i64, delta: i32) -> Result
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// Takes the work's row lock (a no-op write) so its votes can be changed and recounted
+/// exactly; `false` if there is no such work.
+pub async fn lock_for_votes(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    let result = work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::col(work::Column::VoteCount),
+        )
+        .filter(work::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Sets a work's `vote_count` (after a recount under its row lock).
+pub async fn set_vote_count(db: &impl ConnectionTrait, id: i64, count: i32) -> Result<(), DbErr> {
+    work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::value(count),
+        )
+        .filter(work::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

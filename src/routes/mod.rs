@@ -36,6 +36,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             api::votes::VotesApi,
             admin::works::ReviewApi,
             admin::tokens::TokensApi,
+            admin::votes::VoteAuditApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
         .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");

@@ -10,5 +10,6 @@ pub mod media;
 pub mod moderation;
 pub mod people;
 pub mod review;
+pub mod vote_audit;
 pub mod votes;
 pub mod works;

@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use crate::{
     campaign::{Campaign, PhaseKey, Voting},
     domain::{
+        fraud::{self, Evidence},
         vote::{VoteStatus, counted_key, until_next_day},
         work::WorkStatus,
     },
@@ -104,10 +105,6 @@ pub async fn cast(
         return Err(AppError::PhaseClosed("当前不在投票阶段".to_owned()));
     }
     limits.check(ballot.person_id, &ballot.ip)?;
-    let work = repo::works::find(db, ballot.work_id)
-        .await?
-        .filter(|w| w.status == WorkStatus::Approved.as_str())
-        .ok_or(AppError::NotFound)?;
     if campaign.voting.require_follow {
         let person = repo::people::find(db, ballot.person_id)
             .await?
@@ -117,14 +114,9 @@ pub async fn cast(
         }
     }
     let txn = db.begin().await?;
-    match record(&txn, campaign, &ballot, &work.category, now).await {
+    match record(&txn, campaign, &ballot, now).await {
         Ok(cast) => {
             txn.commit().await?;
-            tracing::debug!(
-                work.id = cast.work_id,
-                person.id = ballot.person_id,
-                "vote counted"
-            );
             Ok(cast)
         }
         Err(err) => {
@@ -134,14 +126,17 @@ pub async fn cast(
     }
 }
 
-/// Writes a counted vote in the caller's transaction: the work's count, the vote row (unique
-/// per work, person and day) and the person's daily counter. On any error the caller must roll
-/// back; nothing is counted until it commits.
+/// Writes a vote in the caller's transaction: the vote row (unique per work, person and day),
+/// the person's daily counter and, unless a fraud signal flags it, the work's count. On any
+/// error the caller must roll back; nothing is counted until it commits.
+///
+/// Flagged votes are stored but do not count (the fraudster sees an ordinary answer); they
+/// still take the day's slot for the work and a vote of the daily cap, so retrying does not
+/// help. A reviewer sees them and may void them.
 pub async fn record(
     txn: &impl ConnectionTrait,
     campaign: &Campaign,
     ballot: &Ballot,
-    category: &str,
     now: DateTime<Utc>,
 ) -> Result<Cast, AppError> {
     let day = campaign.local_date(now);
@@ -150,37 +145,67 @@ pub async fn record(
     // The work's row is written first: on SQLite a transaction that starts with a write takes
     // the write lock through the busy timeout (a read-then-write one could fail at once under
     // contention); on PostgreSQL it queues the voters of one work on its row.
-    if !repo::works::add_votes(txn, ballot.work_id, 1).await? {
+    if !repo::works::lock_for_votes(txn, ballot.work_id).await? {
         return Err(AppError::NotFound);
     }
-    let key = counted_key(ballot.work_id, ballot.person_id, day);
+    let work = repo::works::find(txn, ballot.work_id)
+        .await?
+        .filter(|w| w.status == WorkStatus::Approved.as_str())
+        .ok_or(AppError::NotFound)?;
+    let person = repo::people::find(txn, ballot.person_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let evidence = Evidence {
+        work_votes_last_minute: repo::votes::count_recent_for_work(
+            txn,
+            work.id,
+            now - chrono::Duration::minutes(1),
+        )
+        .await?,
+        account_age_minutes: (now - person.created_at).num_minutes(),
+        other_accounts_on_ip_today: repo::votes::other_accounts_on_ip(
+            txn, &ballot.ip, &day_text, person.id,
+        )
+        .await?,
+    };
+    let flag = fraud::reason(&fraud::signals(&campaign.voting.fraud, &evidence));
+    let status = if flag.is_some() {
+        VoteStatus::Flagged
+    } else {
+        VoteStatus::Counted
+    };
+    let key = counted_key(work.id, person.id, day);
     let user_agent: String = ballot.user_agent.chars().take(USER_AGENT_MAX).collect();
     let new = NewVote {
-        work_id: ballot.work_id,
-        person_id: ballot.person_id,
-        category,
+        work_id: work.id,
+        person_id: person.id,
+        category: &work.category,
         campaign_day: &day_text,
         ip: &ballot.ip,
         user_agent: &user_agent,
-        status: VoteStatus::Counted.as_str(),
+        status: status.as_str(),
         counted_key: Some(&key),
+        flag_reason: flag.as_deref(),
     };
     if !repo::votes::insert(txn, new, now).await? {
         return Err(AppError::AlreadyVotedToday);
     }
-    repo::votes::open_day(txn, ballot.person_id, &day_text).await?;
-    if !repo::votes::take_day_slot(txn, ballot.person_id, &day_text, cap).await? {
+    repo::votes::open_day(txn, person.id, &day_text).await?;
+    if !repo::votes::take_day_slot(txn, person.id, &day_text, cap).await? {
         return Err(AppError::DailyVoteLimit {
             retry_after: until_next_day(campaign.timezone, now),
         });
     }
-    let vote_count = repo::works::find(txn, ballot.work_id)
-        .await?
-        .map(|w| w.vote_count)
-        .ok_or(AppError::NotFound)?;
-    let used = repo::votes::used_on(txn, ballot.person_id, &day_text).await?;
+    let mut vote_count = work.vote_count;
+    if status == VoteStatus::Counted {
+        repo::works::add_votes(txn, work.id, 1).await?;
+        vote_count += 1;
+    } else {
+        tracing::info!(work.id = work.id, person.id = person.id, vote.flags = ?flag, "vote flagged");
+    }
+    let used = repo::votes::used_on(txn, person.id, &day_text).await?;
     Ok(Cast {
-        work_id: ballot.work_id,
+        work_id: work.id,
         vote_count,
         votes_left_today: cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
     })

@@ -309,7 +309,7 @@ db_test!(
 
         // The process dies before COMMIT: the transaction is dropped with everything written.
         let txn = app.db.begin().await.unwrap();
-        let cast = votes::record(&txn, &campaign, &ballot, "slogan", Utc::now())
+        let cast = votes::record(&txn, &campaign, &ballot, Utc::now())
             .await
             .unwrap();
         assert_eq!(cast.vote_count, 1, "the transaction saw its own vote");
@@ -321,7 +321,7 @@ db_test!(
         let (written, was_written) = tokio::sync::oneshot::channel();
         let request = tokio::spawn(async move {
             let txn = db.begin().await.unwrap();
-            votes::record(&txn, &campaign, &ballot, "slogan", Utc::now())
+            votes::record(&txn, &campaign, &ballot, Utc::now())
                 .await
                 .unwrap();
             let _ = written.send(());
@@ -343,6 +343,13 @@ db_test!(
 
 /// A copy of the campaign file with `edits` (from, to) applied, in `dir`.
 pub fn edited_campaign(dir: &tempfile::TempDir, edits: &[(&str, &str)]) -> String {
+    let path = dir.path().join("campaign.toml");
+    std::fs::write(&path, edited_text(edits)).unwrap();
+    path.display().to_string()
+}
+
+/// The campaign file's text with `edits` (from, to) applied.
+pub fn edited_text(edits: &[(&str, &str)]) -> String {
     let mut text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/wechat-config/campaign.toml"
@@ -352,9 +359,7 @@ pub fn edited_campaign(dir: &tempfile::TempDir, edits: &[(&str, &str)]) -> Strin
         assert!(text.contains(from), "campaign.toml has no `{from}`");
         text = text.replace(from, to);
     }
-    let path = dir.path().join("campaign.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    text
 }
 
 /// Like `db_test!`, on an app whose campaign file has `edits` applied.
@@ -442,5 +447,264 @@ campaign_test!(
         follows.update(&app.db).await.unwrap();
         let (status, body, _) = vote(&app, &token, work).await;
         assert_eq!(status, 200, "{body}");
+    }
+);
+
+/// A reviewer's bearer token.
+pub async fn reviewer(app: &TestApp) -> String {
+    wangju::service::admin_tokens::issue(&app.db, wangju::domain::role::Role::Reviewer, None, "r")
+        .await
+        .unwrap()
+        .reveal()
+        .to_owned()
+}
+
+/// Posts a void request as `token`; status and body.
+async fn void(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url("/api/v1/admin/votes/void"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// The ledger as a reviewer lists it.
+async fn ledger(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let body: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/admin/votes?{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["items"].as_array().unwrap().clone()
+}
+
+db_test!(
+    voiding_by_time_range_person_and_work_keeps_count_equal_to_counted_rows,
+    |app| async move {
+        let (_, author) = voter(&app, "author").await;
+        let first = approved_work(&app, author, "slogan").await;
+        let second = approved_work(&app, author, "slogan").await;
+        let campaign = campaign();
+        let limits = VoteLimits::new(&campaign.voting);
+        let start = Utc::now() - chrono::Duration::hours(5);
+        let mut people = Vec::new();
+        // Five voters, an hour apart, each for both works.
+        for i in 0..5 {
+            let (_, person) = voter(&app, &format!("hourly-{i}")).await;
+            people.push(person);
+            for work in [first, second] {
+                let ballot = Ballot {
+                    person_id: person,
+                    work_id: work,
+                    ip: format!("10.0.0.{i}"),
+                    user_agent: "test".to_owned(),
+                };
+                let at = start + chrono::Duration::hours(i);
+                votes::cast(&app.db, &campaign, &limits, PhaseKey::Showcase, ballot, at)
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(count_and_rows(&app, first).await, (5, 5));
+        let reviewer = reviewer(&app).await;
+
+        // Hours 1 and 2 of the first work: exactly two votes leave its count.
+        let from = (start + chrono::Duration::minutes(30)).to_rfc3339();
+        let to = (start + chrono::Duration::minutes(150)).to_rfc3339();
+        let (status, body) = void(
+            &app,
+            &reviewer,
+            json!({"work_id": first, "from": from, "to": to, "reason": "刷票时段"}),
+        )
+        .await;
+        assert_eq!((status, &body), (200, &json!({"voided": 2})));
+        assert_eq!(count_and_rows(&app, first).await, (3, 3));
+        assert_eq!(count_and_rows(&app, second).await, (5, 5));
+        // The audit trail still lists them, with the reason.
+        let voided = ledger(&app, &reviewer, &format!("status=voided&work_id={first}")).await;
+        let voters: Vec<i64> = voided
+            .iter()
+            .map(|v| v["user_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(voters, vec![people[2], people[1]]);
+        assert!(voided.iter().all(|v| v["void_reason"] == "刷票时段"));
+        assert_eq!(
+            ledger(&app, &reviewer, &format!("work_id={first}"))
+                .await
+                .len(),
+            5
+        );
+
+        // One person everywhere: both works lose exactly that person's counted votes.
+        let (status, body) = void(
+            &app,
+            &reviewer,
+            json!({"user_id": people[4], "reason": "同一设备批量注册"}),
+        )
+        .await;
+        assert_eq!((status, &body), (200, &json!({"voided": 2})));
+        assert_eq!(count_and_rows(&app, first).await, (2, 2));
+        assert_eq!(count_and_rows(&app, second).await, (4, 4));
+
+        // A whole work; voiding again finds nothing more.
+        let (_, body) = void(
+            &app,
+            &reviewer,
+            json!({"work_id": second, "reason": "作品违规"}),
+        )
+        .await;
+        assert_eq!(body, json!({"voided": 4}));
+        let (_, body) = void(
+            &app,
+            &reviewer,
+            json!({"work_id": second, "reason": "再次"}),
+        )
+        .await;
+        assert_eq!(body, json!({"voided": 0}));
+        assert_eq!(count_and_rows(&app, second).await, (0, 0));
+
+        // A void needs a reason and a scope, and a reviewer.
+        let (status, _) = void(&app, &reviewer, json!({"reason": "全部"})).await;
+        assert_eq!(status, 400);
+        let (status, _) = void(&app, &reviewer, json!({"work_id": first, "reason": " "})).await;
+        assert_eq!(status, 400);
+        let judge = wangju::service::admin_tokens::issue(
+            &app.db,
+            wangju::domain::role::Role::Judge,
+            None,
+            "j",
+        )
+        .await
+        .unwrap();
+        let (status, _) = void(
+            &app,
+            judge.reveal(),
+            json!({"work_id": first, "reason": "x"}),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(count_and_rows(&app, first).await, (2, 2));
+    }
+);
+
+campaign_test!(
+    a_burst_on_one_work_is_flagged_kept_apart_and_not_counted,
+    &[(
+        "flag_burst_per_work_per_minute = 600",
+        "flag_burst_per_work_per_minute = 3"
+    )],
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let mut tokens = Vec::new();
+        for i in 0..5 {
+            tokens.push(voter(&app, &format!("burst-{i}")).await.0);
+        }
+        for token in &tokens[..3] {
+            assert_eq!(vote(&app, token, work).await.0, 200);
+        }
+        // The fourth and fifth answer like any vote, but do not count.
+        let (status, body, _) = vote(&app, &tokens[3], work).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["vote_count"], json!(3));
+        assert_eq!(body["votes_left_today"], json!(9));
+        assert_eq!(vote(&app, &tokens[4], work).await.0, 200);
+        // A flagged vote still holds the day's slot for the work.
+        let (status, _, _) = vote(&app, &tokens[3], work).await;
+        assert_eq!(status, 409);
+        assert_eq!(count_and_rows(&app, work).await, (3, 3));
+
+        let reviewer = reviewer(&app).await;
+        let flagged = ledger(&app, &reviewer, &format!("status=flagged&work_id={work}")).await;
+        assert_eq!(flagged.len(), 2);
+        assert!(flagged.iter().all(|v| v["flag_reason"] == "burst"));
+        // Voiding flagged votes leaves the count alone.
+        let (_, body) = void(&app, &reviewer, json!({"work_id": work, "reason": "刷票"})).await;
+        assert_eq!(body, json!({"voided": 5}));
+        assert_eq!(count_and_rows(&app, work).await, (0, 0));
+    }
+);
+
+const WARY: &[(&str, &str)] = &[
+    (
+        "flag_account_younger_than_minutes = 0",
+        "flag_account_younger_than_minutes = 10",
+    ),
+    (
+        "flag_accounts_per_ip_per_day = 1000",
+        "flag_accounts_per_ip_per_day = 1",
+    ),
+];
+
+campaign_test!(
+    new_accounts_and_crowded_addresses_are_flagged,
+    WARY,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        let work = approved_work(&app, author, "slogan").await;
+        let (fresh, _) = voter(&app, "fresh").await;
+        let (_, body, _) = vote(&app, &fresh, work).await;
+        assert_eq!(
+            body["vote_count"],
+            json!(0),
+            "an account minutes old is held back"
+        );
+        let campaign = Campaign::parse(&edited_text(WARY)).unwrap();
+        let limits = VoteLimits::new(&campaign.voting);
+        // Two older accounts behind one address: the second is one account too many.
+        let mut flags = Vec::new();
+        for code in ["veteran-1", "veteran-2"] {
+            let (_, person) = voter(&app, code).await;
+            let ballot = Ballot {
+                person_id: person,
+                work_id: work,
+                ip: "203.0.113.7".to_owned(),
+                user_agent: "test".to_owned(),
+            };
+            let later = Utc::now() + chrono::Duration::minutes(30);
+            votes::cast(
+                &app.db,
+                &campaign,
+                &limits,
+                PhaseKey::Showcase,
+                ballot,
+                later,
+            )
+            .await
+            .unwrap();
+            let row = entity::vote::Entity::find()
+                .filter(entity::vote::Column::PersonId.eq(person))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            flags.push((row.status, row.flag_reason));
+        }
+        assert_eq!(
+            flags,
+            vec![
+                ("counted".to_owned(), None),
+                ("flagged".to_owned(), Some("shared_ip".to_owned()))
+            ]
+        );
+        let fresh_row = entity::vote::Entity::find()
+            .filter(entity::vote::Column::Ip.eq("127.0.0.1"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fresh_row.flag_reason.as_deref(), Some("new_account"));
+        assert_eq!(count_and_rows(&app, work).await, (1, 1));
     }
 );

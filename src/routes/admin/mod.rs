@@ -2,4 +2,5 @@
 
 pub mod campaign;
 pub mod tokens;
+pub mod votes;
 pub mod works;
