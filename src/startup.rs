@@ -21,11 +21,11 @@ use crate::{
         observe::{BodyLimits, Observe},
     },
     service::admin_tokens,
-    service::votes::VoteLimits,
     service::{
         callback::{PushDeps, PushEndpoint},
         campaign::PhaseClock,
     },
+    service::{rankings::Rankings, votes::VoteLimits},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     storage::MediaStore,
     wechat::{
@@ -58,6 +58,8 @@ pub struct AppState {
     pub wechat: WechatClient,
     /// Request rates of voting.
     pub vote_limits: VoteLimits,
+    /// Public rankings (cached).
+    pub rankings: Rankings,
 }
 
 /// Why the application could not start.
@@ -153,6 +155,7 @@ impl Application {
                     endpoint,
                 },
                 vote_limits: VoteLimits::new(&campaign.voting),
+                rankings: Rankings::default(),
                 campaign,
                 phase,
                 db,

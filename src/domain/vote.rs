@@ -63,6 +63,19 @@ pub fn client_ip(forwarded_for: Option<&str>, peer: Option<IpAddr>) -> String {
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
+/// Competition ranks ("1224") of scores already sorted best first: equal scores share a rank.
+pub fn competition_ranks<T: PartialEq>(sorted: &[T]) -> Vec<u32> {
+    let mut ranks: Vec<u32> = Vec::with_capacity(sorted.len());
+    for (i, score) in sorted.iter().enumerate() {
+        let rank = match (i, ranks.last()) {
+            (i, Some(prev)) if sorted[i - 1] == *score => *prev,
+            _ => u32::try_from(i + 1).unwrap_or(u32::MAX),
+        };
+        ranks.push(rank);
+    }
+    ranks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +105,15 @@ mod tests {
         assert_eq!(client_ip(Some("not an ip"), peer), "10.0.0.9");
         assert_eq!(client_ip(None, peer), "10.0.0.9");
         assert_eq!(client_ip(None, None), "unknown");
+    }
+
+    #[test]
+    fn equal_votes_share_a_rank_and_the_next_rank_skips() {
+        assert_eq!(
+            competition_ranks(&[9, 7, 7, 7, 3, 3, 1]),
+            [1, 2, 2, 2, 5, 5, 7]
+        );
+        assert!(competition_ranks::<i32>(&[]).is_empty());
     }
 
     #[test]

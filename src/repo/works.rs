@@ -273,3 +273,21 @@ pub async fn set_vote_count(db: &impl ConnectionTrait, id: i64, count: i32) -> R
         .await?;
     Ok(())
 }
+
+/// The approved works with the most votes (ties: earlier submission first), at most `limit`.
+pub async fn top_voted(
+    db: &impl ConnectionTrait,
+    category: Option<&str>,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    let mut query = work::Entity::find().filter(work::Column::Status.eq("approved"));
+    if let Some(category) = category {
+        query = query.filter(work::Column::Category.eq(category));
+    }
+    query
+        .order_by_desc(work::Column::VoteCount)
+        .order_by_asc(work::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -9,6 +9,7 @@ pub mod health;
 pub mod media;
 pub mod moderation;
 pub mod people;
+pub mod rankings;
 pub mod review;
 pub mod vote_audit;
 pub mod votes;

@@ -708,3 +708,52 @@ campaign_test!(
         assert_eq!(count_and_rows(&app, work).await, (1, 1));
     }
 );
+
+db_test!(
+    rankings_order_a_category_by_votes_with_shared_ranks,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        let quiet = approved_work(&app, author, "slogan").await;
+        let loud = approved_work(&app, author, "slogan").await;
+        let tied = approved_work(&app, author, "slogan").await;
+        let elsewhere = approved_work(&app, author, "essay").await;
+        for i in 0..2 {
+            let (token, _) = voter(&app, &format!("ranker-{i}")).await;
+            for work in [loud, tied, elsewhere] {
+                assert_eq!(vote(&app, &token, work).await.0, 200);
+            }
+        }
+        let (token, _) = voter(&app, "ranker-quiet").await;
+        assert_eq!(vote(&app, &token, quiet).await.0, 200);
+        let ranking = |category: &'static str| {
+            let req = app
+                .client
+                .get(app.url("/api/v1/rankings"))
+                .query(&[("category", category)]);
+            async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        // The cache may serve a ranking up to a second old.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (status, body) = ranking("slogan").await;
+        assert_eq!(status, 200);
+        let places: Vec<(i64, i64, i64)> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["rank"].as_i64().unwrap(),
+                    p["work_id"].as_i64().unwrap(),
+                    p["vote_count"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(places, vec![(1, loud, 2), (1, tied, 2), (3, quiet, 1)]);
+        assert!(body["items"][0]["title"].is_string());
+        assert_eq!(ranking("hologram").await.0, 400);
+    }
+);

@@ -1,8 +1,12 @@
-//! Voting: `POST /api/v1/works/{id}/votes`.
+//! Voting: `POST /api/v1/works/{id}/votes`, `GET /api/v1/rankings`.
 
 use chrono::Utc;
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use crate::{
     domain::vote::client_ip,
@@ -22,6 +26,22 @@ struct VoteResult {
     vote_count: i32,
     /// Votes the caller has left today (campaign time zone).
     votes_left_today: u32,
+}
+
+/// One place of a ranking.
+#[derive(Object)]
+struct PlaceView {
+    /// Equal votes share a rank.
+    rank: u32,
+    work_id: i64,
+    title: String,
+    vote_count: i32,
+}
+
+/// The top 100 works by votes.
+#[derive(Object)]
+struct Ranking {
+    items: Vec<PlaceView>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::MiniProgram")]
@@ -57,6 +77,30 @@ impl VotesApi {
             work_id: cast.work_id,
             vote_count: cast.vote_count,
             votes_left_today: cast.votes_left_today,
+        }))
+    }
+
+    /// Approved works by votes, in a category or overall (refreshed about every second).
+    #[oai(path = "/rankings", method = "get")]
+    async fn rankings(
+        &self,
+        state: Data<&AppState>,
+        category: Query<Option<String>>,
+    ) -> poem::Result<Json<Ranking>> {
+        let places = state
+            .rankings
+            .get(&state.db, &state.campaign, category.0.as_deref())
+            .await?;
+        Ok(Json(Ranking {
+            items: places
+                .iter()
+                .map(|p| PlaceView {
+                    rank: p.rank,
+                    work_id: p.work_id,
+                    title: p.title.clone(),
+                    vote_count: p.vote_count,
+                })
+                .collect(),
         }))
     }
 }
