@@ -7,6 +7,7 @@ pub mod job;
 pub mod person;
 pub mod photo_draft;
 pub mod photo_draft_item;
+pub mod score;
 pub mod session;
 pub mod unit;
 pub mod upload;

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod overrides;
 pub mod people;
 pub mod receipts;
+pub mod scores;
 pub mod sessions;
 pub mod units;
 pub mod uploads;

@@ -37,6 +37,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             admin::works::ReviewApi,
             admin::tokens::TokensApi,
             admin::votes::VoteAuditApi,
+            admin::scores::JuryApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
         .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");

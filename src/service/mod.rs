@@ -6,6 +6,7 @@ pub mod callback;
 pub mod campaign;
 pub mod chat;
 pub mod health;
+pub mod jury;
 pub mod media;
 pub mod moderation;
 pub mod people;

@@ -11,6 +11,7 @@ mod auth;
 mod callback;
 mod health;
 mod interop;
+mod jury;
 mod migrations;
 mod process;
 mod push;

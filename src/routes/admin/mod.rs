@@ -1,6 +1,7 @@
 //! Admin JSON API, one file per resource.
 
 pub mod campaign;
+pub mod scores;
 pub mod tokens;
 pub mod votes;
 pub mod works;
