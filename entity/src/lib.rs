@@ -1,6 +1,7 @@
 //! SeaORM entities of wangju: one module per table, no behaviour.
 
 pub mod admin_token;
+pub mod award;
 pub mod callback_receipt;
 pub mod campaign_override;
 pub mod job;

@@ -9,6 +9,7 @@ mod m20261127_000010_create_wechat_tokens;
 mod m20261127_000020_create_votes;
 mod m20261127_000021_add_vote_flag_reason;
 mod m20261127_000022_create_scores;
+mod m20261127_000023_create_awards;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000020_create_votes::Migration),
             Box::new(m20261127_000021_add_vote_flag_reason::Migration),
             Box::new(m20261127_000022_create_scores::Migration),
+            Box::new(m20261127_000023_create_awards::Migration),
         ]
     }
 }

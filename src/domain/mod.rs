@@ -1,5 +1,6 @@
 //! Pure types and rules, no I/O.
 
+pub mod awards;
 pub mod chat;
 pub mod fraud;
 pub mod identity;

@@ -1,6 +1,7 @@
 //! The only code that builds SeaORM queries; functions take `&impl ConnectionTrait`.
 
 pub mod admin_tokens;
+pub mod awards;
 pub mod drafts;
 pub mod jobs;
 pub mod overrides;

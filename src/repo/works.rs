@@ -291,3 +291,24 @@ pub async fn top_voted(
         .all(db)
         .await
 }
+
+/// Every approved work of a category, in id order.
+pub async fn approved_in(
+    db: &impl ConnectionTrait,
+    category: &str,
+) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Status.eq("approved"))
+        .filter(work::Column::Category.eq(category))
+        .order_by_asc(work::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The works with these ids.
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

@@ -16,7 +16,7 @@ use crate::{
 const COMMENT_MAX: u32 = 500;
 
 /// Stores the judge's score of an approved work during the showcase phase, replacing their
-/// earlier score of it.
+/// earlier score of it, until awards are computed.
 pub async fn score(
     db: &impl ConnectionTrait,
     who: &AdminIdentity,
@@ -36,6 +36,11 @@ pub async fn score(
     let comment = comment.trim();
     if char_count(comment) > COMMENT_MAX {
         return Err(field("comment", "评语不超过500字"));
+    }
+    if repo::awards::computed(db).await? {
+        return Err(AppError::PhaseClosed(
+            "评奖结果已计算，评分不能再修改".to_owned(),
+        ));
     }
     repo::works::find(db, work_id)
         .await?

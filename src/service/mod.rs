@@ -2,6 +2,7 @@
 
 pub mod admin_tokens;
 pub mod auth;
+pub mod awards;
 pub mod callback;
 pub mod campaign;
 pub mod chat;

@@ -90,3 +90,115 @@ db_test!(
         );
     }
 );
+
+/// Posts or gets an awards path as `token`; status and body.
+async fn awards(app: &TestApp, token: Option<&str>, compute: bool) -> (u16, Value) {
+    let req = match (compute, token) {
+        (true, _) => app.client.post(app.url("/api/v1/admin/awards/compute")),
+        (false, Some(_)) => app.client.get(app.url("/api/v1/admin/awards")),
+        (false, None) => app.client.get(app.url("/api/v1/awards")),
+    };
+    let req = match token {
+        Some(token) => req.bearer_auth(token),
+        None => req,
+    };
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+db_test!(
+    awards_combine_votes_and_jury_break_ties_by_the_rule_and_publish_when_closed,
+    |app| async move {
+        app.set_phase(Some("showcase")).await;
+        let (_, author) = voter(&app, "author").await;
+        // Submitted in this order: b before c, so b wins their complete tie.
+        let a = approved_work(&app, author, "slogan").await;
+        let b = approved_work(&app, author, "slogan").await;
+        let c = approved_work(&app, author, "slogan").await;
+        let d = approved_work(&app, author, "slogan").await;
+        let (one, _) = voter(&app, "voter-1").await;
+        let (two, _) = voter(&app, "voter-2").await;
+        for (token, work) in [(&one, a), (&two, a), (&one, b), (&two, c)] {
+            assert_eq!(crate::votes::vote(&app, token, work).await.0, 200);
+        }
+        let judge = token(&app, Role::Judge).await;
+        for (work, value) in [(a, 60), (b, 90), (c, 90), (d, 100)] {
+            assert_eq!(
+                score(&app, &judge, work, json!({"score": value})).await.0,
+                200
+            );
+        }
+        let admin = app.admin_token.clone();
+        let reviewer = token(&app, Role::Reviewer).await;
+        assert_eq!(awards(&app, Some(&reviewer), true).await.0, 403);
+
+        // 0.4 × votes/top × 100 + 0.6 × jury: a 40+36=76, b 20+54=74, c 20+54=74, d 0+60=60.
+        let (status, first) = awards(&app, Some(&admin), true).await;
+        assert_eq!(status, 200, "{first}");
+        let slogans: Vec<(i64, i64, String, f64)> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["category"] == "slogan")
+            .map(|i| {
+                (
+                    i["place"].as_i64().unwrap(),
+                    i["work_id"].as_i64().unwrap(),
+                    i["prize"].as_str().unwrap().to_owned(),
+                    (i["final_score"].as_f64().unwrap() * 100.0).round() / 100.0,
+                )
+            })
+            .collect();
+        assert_eq!(
+            slogans,
+            vec![
+                (1, a, "first".to_owned(), 76.0),
+                (2, b, "second".to_owned(), 74.0),
+                (3, c, "second".to_owned(), 74.0),
+                (4, d, "third".to_owned(), 60.0),
+            ]
+        );
+        assert_eq!(first["items"][0]["prize_name"], "一等奖");
+        // Deterministic and repeatable: computing again gives the same prizes.
+        let (_, again) = awards(&app, Some(&admin), true).await;
+        let strip = |v: &Value| -> Vec<Value> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    json!([
+                        i["category"],
+                        i["place"],
+                        i["work_id"],
+                        i["prize"],
+                        i["final_score"]
+                    ])
+                })
+                .collect()
+        };
+        assert_eq!(strip(&first), strip(&again));
+        assert_eq!(
+            strip(&awards(&app, Some(&admin), false).await.1),
+            strip(&first)
+        );
+
+        // Scores are frozen once awards exist.
+        let (status, body) = score(&app, &judge, d, json!({"score": 0})).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (403, &json!("phase_closed"))
+        );
+
+        // The public sees the results only once the campaign is closed.
+        let (status, body) = awards(&app, None, false).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (403, &json!("phase_closed"))
+        );
+        app.set_phase(Some("closed")).await;
+        let (status, public) = awards(&app, None, false).await;
+        assert_eq!(status, 200);
+        assert_eq!(strip(&public), strip(&first));
+    }
+);

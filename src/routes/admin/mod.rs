@@ -1,5 +1,6 @@
 //! Admin JSON API, one file per resource.
 
+pub mod awards;
 pub mod campaign;
 pub mod scores;
 pub mod tokens;
