@@ -9,5 +9,6 @@ pub mod moderation;
 pub mod role;
 pub mod text;
 pub mod token;
+pub mod units;
 pub mod vote;
 pub mod work;

@@ -9,6 +9,7 @@ pub mod people;
 pub mod receipts;
 pub mod scores;
 pub mod sessions;
+pub mod stats;
 pub mod units;
 pub mod uploads;
 pub mod votes;

@@ -39,6 +39,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             admin::votes::VoteAuditApi,
             admin::scores::JuryApi,
             admin::awards::AwardsApi,
+            admin::stats::StatsApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
         .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");

@@ -13,6 +13,7 @@ pub mod moderation;
 pub mod people;
 pub mod rankings;
 pub mod review;
+pub mod stats;
 pub mod vote_audit;
 pub mod votes;
 pub mod works;

@@ -202,3 +202,92 @@ db_test!(
         assert_eq!(strip(&public), strip(&first));
     }
 );
+
+/// Moves a work to a unit.
+async fn in_unit(app: &TestApp, work: i64, unit: i64) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let row = entity::work::Entity::find_by_id(work)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changes: entity::work::ActiveModel = row.into();
+    changes.unit_id = Set(Some(unit));
+    changes.update(&app.db).await.unwrap();
+}
+
+db_test!(
+    units_are_ranked_by_awards_then_approved_works_then_participants,
+    |app| async move {
+        let unit = |code: &'static str| {
+            let db = app.db.clone();
+            async move {
+                entity::unit::Entity::find()
+                    .filter(entity::unit::Column::Code.eq(code))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            }
+        };
+        let (huangpu, xuhui) = (unit("huangpu").await, unit("xuhui").await);
+        let (_, first_author) = voter(&app, "huangpu-1").await;
+        let (_, second_author) = voter(&app, "huangpu-2").await;
+        let (_, busy_author) = voter(&app, "xuhui-1").await;
+        for author in [first_author, second_author] {
+            let work = approved_work(&app, author, "slogan").await;
+            in_unit(&app, work, huangpu).await;
+        }
+        for _ in 0..3 {
+            let work = approved_work(&app, busy_author, "slogan").await;
+            in_unit(&app, work, xuhui).await;
+        }
+        let pending = work_with_status(&app, busy_author, "slogan", "pending_review").await;
+        in_unit(&app, pending, huangpu).await;
+        // 一/二/三等奖 1 + 2 + 3 = 6 prizes for five slogans: every work wins one.
+        let admin = app.admin_token.clone();
+        assert_eq!(awards(&app, Some(&admin), true).await.0, 200);
+
+        let stats = |token: String| {
+            let req = app
+                .client
+                .get(app.url("/api/v1/admin/stats"))
+                .bearer_auth(token);
+            async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, body) = stats(admin).await;
+        assert_eq!(status, 200, "{body}");
+        let units = body["units"].as_array().unwrap();
+        let row = |i: usize| {
+            let u = &units[i];
+            (
+                u["rank"].as_i64().unwrap(),
+                u["unit_id"].as_i64().unwrap(),
+                u["awards"].as_i64().unwrap(),
+                u["approved_works"].as_i64().unwrap(),
+                u["participants"].as_i64().unwrap(),
+            )
+        };
+        assert_eq!(row(0), (1, xuhui, 3, 3, 1));
+        // The pending work counts its author as a participant, not as an approved work.
+        assert_eq!(row(1), (2, huangpu, 2, 2, 3));
+        assert_eq!(row(2).0, 3);
+        assert_eq!(units.len(), 8);
+
+        let organiser = admin_tokens::issue(&app.db, Role::Unit, Some(huangpu), "huangpu")
+            .await
+            .unwrap()
+            .reveal()
+            .to_owned();
+        let (status, body) = stats(organiser).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["units"].as_array().unwrap().len(), 1);
+        assert_eq!(body["units"][0]["rank"], 2);
+        let reviewer = token(&app, Role::Reviewer).await;
+        assert_eq!(stats(reviewer).await.0, 403);
+    }
+);

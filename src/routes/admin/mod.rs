@@ -3,6 +3,7 @@
 pub mod awards;
 pub mod campaign;
 pub mod scores;
+pub mod stats;
 pub mod tokens;
 pub mod votes;
 pub mod works;
