@@ -2,6 +2,7 @@
 
 pub mod awards;
 pub mod chat;
+pub mod export;
 pub mod fraud;
 pub mod identity;
 pub mod listing;

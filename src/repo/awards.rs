@@ -1,7 +1,10 @@
 //! Queries on `awards`.
 
 use entity::award;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 /// Replaces every stored award with `rows`.
 pub async fn replace_all(
@@ -29,4 +32,18 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<award::Model>, DbErr> 
 /// Whether awards have been computed.
 pub async fn computed(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(award::Entity::find().count(db).await? > 0)
+}
+
+/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<award::Model>, DbErr> {
+    award::Entity::find()
+        .filter(award::Column::Id.gt(after))
+        .order_by_asc(award::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }

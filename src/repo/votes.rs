@@ -258,3 +258,17 @@ pub async fn reassign_person(db: &impl ConnectionTrait, from: i64, to: i64) -> R
         .await?;
     Ok(())
 }
+
+/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<vote::Model>, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::Id.gt(after))
+        .order_by_asc(vote::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

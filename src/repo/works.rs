@@ -312,3 +312,17 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<wor
         .all(db)
         .await
 }
+
+/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Id.gt(after))
+        .order_by_asc(work::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

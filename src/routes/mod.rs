@@ -40,6 +40,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             admin::scores::JuryApi,
             admin::awards::AwardsApi,
             admin::stats::StatsApi,
+            admin::export::ExportApi,
             admin::campaign::CampaignAdminApi,
         ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
         .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");

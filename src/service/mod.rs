@@ -6,6 +6,7 @@ pub mod awards;
 pub mod callback;
 pub mod campaign;
 pub mod chat;
+pub mod export;
 pub mod health;
 pub mod jury;
 pub mod media;

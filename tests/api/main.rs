@@ -9,6 +9,7 @@ mod helpers;
 mod admin_tokens;
 mod auth;
 mod callback;
+mod exports;
 mod health;
 mod interop;
 mod jury;

@@ -2,6 +2,7 @@
 
 pub mod awards;
 pub mod campaign;
+pub mod export;
 pub mod scores;
 pub mod stats;
 pub mod tokens;
