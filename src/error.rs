@@ -67,23 +67,32 @@ pub enum AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        match err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(err.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
+        db_error(&err)
     }
 }
 
 impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
-        match &*err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(err.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
+        db_error(&err)
+    }
+}
+
+/// Unreachable databases and transactions the database gave up on (SQLite busy or locked,
+/// PostgreSQL serialization failures and deadlocks) are safe to retry: 503. The rest is a bug.
+fn db_error(err: &sea_orm::DbErr) -> AppError {
+    use sea_orm::{DbErr, RuntimeErr};
+    let retryable = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")),
+        _ => false,
+    };
+    if retryable {
+        AppError::Unavailable(err.to_string())
+    } else {
+        AppError::Internal(err.to_string())
     }
 }
 

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin_tokens;
 mod auth;
+mod bench;
 mod callback;
 mod exports;
 mod health;
