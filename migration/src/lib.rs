@@ -10,6 +10,7 @@ mod m20261127_000020_create_votes;
 mod m20261127_000021_add_vote_flag_reason;
 mod m20261127_000022_create_scores;
 mod m20261127_000023_create_awards;
+mod m20261127_000024_add_work_reports;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000021_add_vote_flag_reason::Migration),
             Box::new(m20261127_000022_create_scores::Migration),
             Box::new(m20261127_000023_create_awards::Migration),
+            Box::new(m20261127_000024_add_work_reports::Migration),
         ]
     }
 }

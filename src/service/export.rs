@@ -57,6 +57,7 @@ impl Export {
                 "vote_count",
                 "created_at",
                 "approved_at",
+                "reported_at",
             ],
             Self::Votes => &[
                 "id",
@@ -152,6 +153,7 @@ async fn page(
                         w.vote_count.to_string(),
                         time(w.created_at),
                         opt_time(w.approved_at),
+                        opt_time(w.reported_at),
                     ])
                     .map_err(csv_err)?;
             }

@@ -291,3 +291,55 @@ db_test!(
         assert_eq!(stats(reviewer).await.0, 403);
     }
 );
+
+db_test!(
+    unit_organisers_report_their_units_approved_works_to_the_city,
+    |app| async move {
+        let unit = |code: &'static str| {
+            let db = app.db.clone();
+            async move {
+                entity::unit::Entity::find()
+                    .filter(entity::unit::Column::Code.eq(code))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            }
+        };
+        let (huangpu, xuhui) = (unit("huangpu").await, unit("xuhui").await);
+        let (_, author) = voter(&app, "author").await;
+        let ours = approved_work(&app, author, "slogan").await;
+        in_unit(&app, ours, huangpu).await;
+        let theirs = approved_work(&app, author, "slogan").await;
+        in_unit(&app, theirs, xuhui).await;
+        let unfinished = work_with_status(&app, author, "slogan", "pending_review").await;
+        in_unit(&app, unfinished, huangpu).await;
+        let organiser = admin_tokens::issue(&app.db, Role::Unit, Some(huangpu), "huangpu")
+            .await
+            .unwrap()
+            .reveal()
+            .to_owned();
+        let report = |token: String, work: i64, reported: bool| {
+            let req = app
+                .client
+                .put(app.url(&format!("/api/v1/admin/works/{work}/report")))
+                .bearer_auth(token)
+                .json(&json!({ "reported": reported }));
+            async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let (status, body) = report(organiser.clone(), ours, true).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["reported_at"].is_string());
+        assert_eq!(report(organiser.clone(), theirs, true).await.0, 404);
+        assert_eq!(report(organiser.clone(), unfinished, true).await.0, 400);
+        let reviewer = token(&app, Role::Reviewer).await;
+        assert_eq!(report(reviewer, ours, true).await.0, 403);
+        let (status, body) = report(organiser, ours, false).await;
+        assert_eq!(status, 200);
+        assert!(body["reported_at"].is_null());
+    }
+);
