@@ -27,6 +27,9 @@ pub enum AppError {
     /// WeChat blocks this user's login as high-risk (40226).
     #[error("该微信账号暂时无法登录")]
     LoginBlocked,
+    /// Voting requires following the official account, and the caller does not.
+    #[error("请先关注公众号再投票")]
+    NotFollowing,
     /// A submission or vote outside its phase.
     #[error("{0}")]
     PhaseClosed(String),
@@ -67,23 +70,32 @@ pub enum AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        match err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(err.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
+        db_error(&err)
     }
 }
 
 impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
-        match &*err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(err.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
+        db_error(&err)
+    }
+}
+
+/// Unreachable databases and transactions the database gave up on (SQLite busy or locked,
+/// PostgreSQL serialization failures and deadlocks) are safe to retry: 503. The rest is a bug.
+fn db_error(err: &sea_orm::DbErr) -> AppError {
+    use sea_orm::{DbErr, RuntimeErr};
+    let retryable = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")),
+        _ => false,
+    };
+    if retryable {
+        AppError::Unavailable(err.to_string())
+    } else {
+        AppError::Internal(err.to_string())
     }
 }
 
@@ -104,7 +116,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) | Self::BadRequestFields(_) => "bad_request",
             Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::NotFollowing => "forbidden",
             Self::InvalidLoginCode => "invalid_login_code",
             Self::LoginBlocked => "login_blocked",
             Self::PhaseClosed(_) => "phase_closed",
@@ -140,7 +152,9 @@ impl ResponseError for AppError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PhaseClosed(_) | Self::LoginBlocked => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::NotFollowing | Self::PhaseClosed(_) | Self::LoginBlocked => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

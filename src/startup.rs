@@ -29,6 +29,7 @@ use crate::{
         campaign::PhaseClock,
         notifications,
     },
+    service::{rankings::Rankings, votes::VoteLimits},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     storage::MediaStore,
     wechat::{
@@ -61,6 +62,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The one WeChat API client (live, or the sandbox simulator).
     pub wechat: WechatClient,
+    /// Request rates of voting.
+    pub vote_limits: VoteLimits,
+    /// Public rankings (cached).
+    pub rankings: Rankings,
 }
 
 /// Why the application could not start.
@@ -161,6 +166,8 @@ impl Application {
                     phase: phase.clone(),
                     endpoint,
                 },
+                vote_limits: VoteLimits::new(&campaign.voting),
+                rankings: Rankings::default(),
                 campaign,
                 phase,
                 notices,

@@ -1,6 +1,7 @@
 //! SeaORM entities of wangju: one module per table, no behaviour.
 
 pub mod admin_token;
+pub mod award;
 pub mod callback_receipt;
 pub mod campaign_override;
 pub mod job;
@@ -9,10 +10,13 @@ pub mod outbox;
 pub mod person;
 pub mod photo_draft;
 pub mod photo_draft_item;
+pub mod score;
 pub mod session;
 pub mod subscription;
 pub mod unit;
 pub mod upload;
+pub mod vote;
+pub mod vote_day;
 pub mod wechat_token;
 pub mod work;
 pub mod work_media;

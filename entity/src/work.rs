@@ -25,6 +25,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub approved_at: Option<DateTimeUtc>,
+    pub reported_at: Option<DateTimeUtc>,
+    pub reported_by: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,11 @@ mod m20261127_000001_create_admin_tokens;
 mod m20261127_000002_create_campaign_tables;
 mod m20261127_000003_create_sessions;
 mod m20261127_000010_create_wechat_tokens;
+mod m20261127_000020_create_votes;
+mod m20261127_000021_add_vote_flag_reason;
+mod m20261127_000022_create_scores;
+mod m20261127_000023_create_awards;
+mod m20261127_000024_add_work_reports;
 mod m20261127_000030_create_notifications;
 
 /// Every migration of the project, in the order they apply.
@@ -19,6 +24,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_campaign_tables::Migration),
             Box::new(m20261127_000003_create_sessions::Migration),
             Box::new(m20261127_000010_create_wechat_tokens::Migration),
+            Box::new(m20261127_000020_create_votes::Migration),
+            Box::new(m20261127_000021_add_vote_flag_reason::Migration),
+            Box::new(m20261127_000022_create_scores::Migration),
+            Box::new(m20261127_000023_create_awards::Migration),
+            Box::new(m20261127_000024_add_work_reports::Migration),
             Box::new(m20261127_000030_create_notifications::Migration),
         ]
     }

@@ -192,6 +192,24 @@ pub struct Voting {
     pub votes_per_person_per_day: u32,
     /// Voters must follow the official account.
     pub require_follow: bool,
+    /// Vote requests one person may make per minute (per instance).
+    pub per_person_per_minute: std::num::NonZeroU32,
+    /// Vote requests one IP may make per minute (per instance); generous, as a factory's
+    /// workers share one NAT address.
+    pub per_ip_per_minute: std::num::NonZeroU32,
+    /// When a vote is held back as suspicious.
+    pub fraud: FraudThresholds,
+}
+
+/// Fraud signals that flag a vote (a flagged vote is kept but not counted); 0 turns one off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FraudThresholds {
+    /// Votes on one work within a minute beyond which further ones are flagged.
+    pub burst_per_work_per_minute: u32,
+    /// Accounts younger than this many minutes are flagged.
+    pub account_younger_than_minutes: u32,
+    /// Distinct accounts voting from one IP in a day beyond which further ones are flagged.
+    pub accounts_per_ip_per_day: u32,
 }
 
 /// How votes and jury combine.

@@ -1,14 +1,14 @@
 //! The file shape of `campaign.toml` and its validation into [`Campaign`].
 
-use std::collections::HashSet;
+use std::{collections::HashSet, num::NonZeroU32};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Awards, Campaign, Category, Part, Phase, PhaseKey, Range, Rules, Scoring, UnitDef, Voting,
-    WorkKind,
+    Awards, Campaign, Category, FraudThresholds, Part, Phase, PhaseKey, Range, Rules, Scoring,
+    UnitDef, Voting, WorkKind,
 };
 
 /// Why a campaign file was refused; the message names the line where it can.
@@ -72,6 +72,24 @@ struct RawVoting {
     votes_per_person_per_day: u32,
     #[serde(default)]
     require_follow: bool,
+    #[serde(default = "default_per_person_per_minute")]
+    per_person_per_minute: NonZeroU32,
+    #[serde(default = "default_per_ip_per_minute")]
+    per_ip_per_minute: NonZeroU32,
+    #[serde(default)]
+    flag_burst_per_work_per_minute: u32,
+    #[serde(default)]
+    flag_account_younger_than_minutes: u32,
+    #[serde(default)]
+    flag_accounts_per_ip_per_day: u32,
+}
+
+fn default_per_person_per_minute() -> NonZeroU32 {
+    NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN)
+}
+
+fn default_per_ip_per_minute() -> NonZeroU32 {
+    NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN)
 }
 
 #[derive(Deserialize)]
@@ -250,6 +268,13 @@ pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
         voting: Voting {
             votes_per_person_per_day: raw.voting.votes_per_person_per_day,
             require_follow: raw.voting.require_follow,
+            per_person_per_minute: raw.voting.per_person_per_minute,
+            per_ip_per_minute: raw.voting.per_ip_per_minute,
+            fraud: FraudThresholds {
+                burst_per_work_per_minute: raw.voting.flag_burst_per_work_per_minute,
+                account_younger_than_minutes: raw.voting.flag_account_younger_than_minutes,
+                accounts_per_ip_per_day: raw.voting.flag_accounts_per_ip_per_day,
+            },
         },
         scoring: Scoring {
             vote_weight: scoring.vote_weight,

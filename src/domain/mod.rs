@@ -1,7 +1,10 @@
 //! Pure types and rules, no I/O.
 
 pub mod audience;
+pub mod awards;
 pub mod chat;
+pub mod export;
+pub mod fraud;
 pub mod identity;
 pub mod listing;
 pub mod moderation;
@@ -9,4 +12,6 @@ pub mod role;
 pub mod template;
 pub mod text;
 pub mod token;
+pub mod units;
+pub mod vote;
 pub mod work;

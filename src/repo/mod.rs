@@ -1,15 +1,19 @@
 //! The only code that builds SeaORM queries; functions take `&impl ConnectionTrait`.
 
 pub mod admin_tokens;
+pub mod awards;
 pub mod drafts;
 pub mod jobs;
 pub mod notifications;
 pub mod overrides;
 pub mod people;
 pub mod receipts;
+pub mod scores;
 pub mod sessions;
+pub mod stats;
 pub mod units;
 pub mod uploads;
+pub mod votes;
 pub mod wechat_tokens;
 pub mod works;
 

@@ -232,6 +232,101 @@ pub async fn media_with_uploads(
         .collect())
 }
 
+/// Adds `delta` to an approved work's `vote_count`; `false` if no approved work has this id.
+pub async fn add_votes(db: &impl ConnectionTrait, id: i64, delta: i32) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let result = work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::col(work::Column::VoteCount).add(delta),
+        )
+        .filter(work::Column::Id.eq(id))
+        .filter(work::Column::Status.eq("approved"))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Takes the work's row lock (a no-op write) so its votes can be changed and recounted
+/// exactly; `false` if there is no such work.
+pub async fn lock_for_votes(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    let result = work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::col(work::Column::VoteCount),
+        )
+        .filter(work::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Sets a work's `vote_count` (after a recount under its row lock).
+pub async fn set_vote_count(db: &impl ConnectionTrait, id: i64, count: i32) -> Result<(), DbErr> {
+    work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::value(count),
+        )
+        .filter(work::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The approved works with the most votes (ties: earlier submission first), at most `limit`.
+pub async fn top_voted(
+    db: &impl ConnectionTrait,
+    category: Option<&str>,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    let mut query = work::Entity::find().filter(work::Column::Status.eq("approved"));
+    if let Some(category) = category {
+        query = query.filter(work::Column::Category.eq(category));
+    }
+    query
+        .order_by_desc(work::Column::VoteCount)
+        .order_by_asc(work::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Every approved work of a category, in id order.
+pub async fn approved_in(
+    db: &impl ConnectionTrait,
+    category: &str,
+) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Status.eq("approved"))
+        .filter(work::Column::Category.eq(category))
+        .order_by_asc(work::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The works with these ids.
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<work::Model>, DbErr> {
+    work::Entity::find()
+        .filter(work::Column::Id.gt(after))
+        .order_by_asc(work::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// People who submitted works (not withdrawn) in a category.
 pub async fn authors_in_category(
     db: &impl ConnectionTrait,

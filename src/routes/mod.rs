@@ -26,21 +26,35 @@ pub enum Tag {
 
 /// The whole route tree with its state, before the outer middleware.
 pub fn build(state: AppState) -> impl IntoEndpoint {
+    // poem-openapi implements its trait for tuples of up to 16: one tuple per audience.
+    let mini_program = (
+        api::auth::AuthApi,
+        api::me::MeApi,
+        api::campaign::CampaignApi,
+        api::uploads::UploadsApi,
+        api::works::WorksApi,
+        api::votes::VotesApi,
+        api::subscriptions::SubscriptionsApi,
+    );
+    let admin = (
+        admin::tokens::TokensApi,
+        admin::campaign::CampaignAdminApi,
+        admin::works::ReviewApi,
+        admin::votes::VoteAuditApi,
+        admin::scores::JuryApi,
+        admin::awards::AwardsApi,
+        admin::stats::StatsApi,
+        admin::export::ExportApi,
+        admin::notifications::NotificationsApi,
+    );
     let api = OpenApiService::new(
-        (
-            health::HealthApi,
-            api::auth::AuthApi,
-            api::me::MeApi,
-            api::campaign::CampaignApi,
-            api::works::WorksApi,
-            admin::works::ReviewApi,
-            api::subscriptions::SubscriptionsApi,
-            admin::notifications::NotificationsApi,
-            api::uploads::UploadsApi,
-            admin::tokens::TokensApi,
-            admin::campaign::CampaignAdminApi,
-        ), "wangju 网聚", env!("CARGO_PKG_VERSION"))
-        .description("Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.");
+        (health::HealthApi, mini_program, admin),
+        "wangju 网聚",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.",
+    );
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     Route::new()

@@ -170,6 +170,7 @@ pub async fn merge(
     repo::works::reassign_author(db, fold, keep).await?;
     repo::uploads::reassign_owner(db, fold, keep).await?;
     repo::sessions::reassign(db, fold, keep).await?;
+    repo::votes::reassign_person(db, fold, keep).await?;
     if let Some(draft) = repo::drafts::find_for_person(db, fold).await? {
         repo::drafts::delete(db, draft.id).await?;
     }

@@ -2,14 +2,21 @@
 
 pub mod admin_tokens;
 pub mod auth;
+pub mod awards;
 pub mod callback;
 pub mod campaign;
 pub mod chat;
+pub mod export;
 pub mod health;
+pub mod jury;
 pub mod media;
 pub mod moderation;
 pub mod notifications;
 pub mod people;
+pub mod rankings;
 pub mod review;
+pub mod stats;
 pub mod uploads;
+pub mod vote_audit;
+pub mod votes;
 pub mod works;

@@ -110,3 +110,39 @@ pub async fn decide(
         .pop()
         .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
 }
+
+/// Marks (`true`) or unmarks an approved work of the organiser's own unit as reported (报送) to
+/// the city level; works of other units are not found.
+pub async fn report(
+    db: &impl ConnectionTrait,
+    who: &AdminIdentity,
+    work_id: i64,
+    reported: bool,
+    now: DateTime<Utc>,
+) -> Result<WorkDetails, AppError> {
+    who.require(&[Role::Unit])?;
+    let work = repo::works::find(db, work_id)
+        .await?
+        .filter(|w| w.unit_id.is_some() && w.unit_id == who.unit_id)
+        .ok_or(AppError::NotFound)?;
+    if work.status != WorkStatus::Approved.as_str() {
+        return Err(AppError::BadRequestFields(
+            [("work".to_owned(), "只能报送已通过审核的作品".to_owned())].into(),
+        ));
+    }
+    let mut changes: work::ActiveModel = work.into();
+    changes.reported_at = Set(reported.then_some(now));
+    changes.reported_by = Set(reported.then_some(who.token_id));
+    changes.updated_at = Set(now);
+    let work = repo::works::update(db, changes).await?;
+    tracing::info!(
+        work.id = work_id,
+        admin.token = who.token_id,
+        reported,
+        "work report changed"
+    );
+    details(db, vec![work])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
+}

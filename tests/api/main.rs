@@ -8,13 +8,17 @@ mod helpers;
 
 mod admin_tokens;
 mod auth;
+mod bench;
 mod callback;
+mod exports;
 mod health;
 mod interop;
+mod jury;
 mod migrations;
 mod notifications;
 mod process;
 mod push;
 mod uploads;
+mod votes;
 mod wechat_client;
 mod works;

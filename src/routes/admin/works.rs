@@ -1,4 +1,5 @@
-//! Reviewers: `GET /api/v1/admin/works`, `POST /api/v1/admin/works/{id}/review`.
+//! Reviewers: `GET /api/v1/admin/works`, `POST /api/v1/admin/works/{id}/review`; unit
+//! organisers: `PUT /api/v1/admin/works/{id}/report` (报送).
 
 use chrono::Utc;
 use poem::web::Data;
@@ -31,6 +32,12 @@ struct ReviewRequest {
     decision: String,
     /// Required to reject; shown to the author.
     reason: Option<String>,
+}
+
+/// Whether the unit reports the work (报送) to the city level.
+#[derive(Object)]
+struct ReportRequest {
+    reported: bool,
 }
 
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "Tag::Admin")]
@@ -89,6 +96,19 @@ impl ReviewApi {
             Utc::now(),
         )
         .await?;
+        Ok(Json(WorkView::build(work, &state.store, true)))
+    }
+
+    /// Mark or unmark an approved work of one's unit as reported (报送) to the city level.
+    #[oai(path = "/works/:id/report", method = "put")]
+    async fn report(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        id: Path<i64>,
+        body: Json<ReportRequest>,
+    ) -> poem::Result<Json<WorkView>> {
+        let work = review::report(&state.db, &auth.0, id.0, body.reported, Utc::now()).await?;
         Ok(Json(WorkView::build(work, &state.store, true)))
     }
 }

@@ -5,4 +5,5 @@ pub mod campaign;
 pub mod me;
 pub mod subscriptions;
 pub mod uploads;
+pub mod votes;
 pub mod works;

@@ -74,6 +74,8 @@ pub struct WorkView {
     pub moderation_note: Option<String>,
     /// Submission time.
     pub created_at: DateTime<Utc>,
+    /// When its unit reported it (报送) to the city level.
+    pub reported_at: Option<DateTime<Utc>>,
 }
 
 impl WorkView {
@@ -120,6 +122,7 @@ impl WorkView {
                 None
             },
             created_at: work.created_at,
+            reported_at: work.reported_at,
         }
     }
 }

@@ -1,0 +1,274 @@
+//! Queries on `votes` (the ledger) and `vote_days` (the daily cap's counters).
+
+use chrono::{DateTime, Utc};
+use entity::{vote, vote_day};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+
+/// What a new vote row holds.
+pub struct NewVote<'a> {
+    /// The work.
+    pub work_id: i64,
+    /// The voter.
+    pub person_id: i64,
+    /// The work's category.
+    pub category: &'a str,
+    /// Local date, YYYY-MM-DD.
+    pub campaign_day: &'a str,
+    /// Client address.
+    pub ip: &'a str,
+    /// Client user agent.
+    pub user_agent: &'a str,
+    /// counted or flagged.
+    pub status: &'a str,
+    /// The one-per-(work, person, day) key; set while the vote is counted or flagged.
+    pub counted_key: Option<&'a str>,
+    /// Fraud signals of a flagged vote.
+    pub flag_reason: Option<&'a str>,
+}
+
+/// Inserts a vote; `false` (nothing written) if its counted key already exists.
+///
+/// Inside a transaction a concurrent insert of the same key waits for the first one to commit
+/// or roll back, then does nothing or goes ahead.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewVote<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = vote::Entity::insert(vote::ActiveModel {
+        work_id: Set(new.work_id),
+        person_id: Set(new.person_id),
+        category: Set(new.category.to_owned()),
+        campaign_day: Set(new.campaign_day.to_owned()),
+        ip: Set(new.ip.to_owned()),
+        user_agent: Set(new.user_agent.to_owned()),
+        created_at: Set(now),
+        status: Set(new.status.to_owned()),
+        counted_key: Set(new.counted_key.map(str::to_owned)),
+        void_reason: Set(None),
+        voided_at: Set(None),
+        flag_reason: Set(new.flag_reason.map(str::to_owned)),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([vote::Column::CountedKey])
+    .exec_without_returning(db)
+    .await?;
+    super::inserted(result)
+}
+
+/// Makes sure the person's counter for the day exists (at zero when new).
+pub async fn open_day(db: &impl ConnectionTrait, person_id: i64, day: &str) -> Result<(), DbErr> {
+    vote_day::Entity::insert(vote_day::ActiveModel {
+        person_id: Set(person_id),
+        campaign_day: Set(day.to_owned()),
+        used: Set(0),
+    })
+    .on_conflict_do_nothing_on([vote_day::Column::PersonId, vote_day::Column::CampaignDay])
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes one of the day's `cap` votes; `false` if all are used. One conditional UPDATE, so two
+/// concurrent voters can never both take the last one.
+pub async fn take_day_slot(
+    db: &impl ConnectionTrait,
+    person_id: i64,
+    day: &str,
+    cap: u32,
+) -> Result<bool, DbErr> {
+    let result = vote_day::Entity::update_many()
+        .col_expr(
+            vote_day::Column::Used,
+            Expr::col(vote_day::Column::Used).add(1),
+        )
+        .filter(vote_day::Column::PersonId.eq(person_id))
+        .filter(vote_day::Column::CampaignDay.eq(day))
+        .filter(vote_day::Column::Used.lt(i64::from(cap)))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Votes the person has used on the day.
+pub async fn used_on(db: &impl ConnectionTrait, person_id: i64, day: &str) -> Result<i32, DbErr> {
+    Ok(vote_day::Entity::find()
+        .select_only()
+        .column(vote_day::Column::Used)
+        .filter(vote_day::Column::PersonId.eq(person_id))
+        .filter(vote_day::Column::CampaignDay.eq(day))
+        .into_tuple::<i32>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
+}
+
+/// Number of a work's votes with this status.
+pub async fn count_for_work(
+    db: &impl ConnectionTrait,
+    work_id: i64,
+    status: &str,
+) -> Result<u64, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::WorkId.eq(work_id))
+        .filter(vote::Column::Status.eq(status))
+        .count(db)
+        .await
+}
+
+/// Votes of any status on a work since `since`.
+pub async fn count_recent_for_work(
+    db: &impl ConnectionTrait,
+    work_id: i64,
+    since: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::WorkId.eq(work_id))
+        .filter(vote::Column::CreatedAt.gte(since))
+        .count(db)
+        .await
+}
+
+/// Distinct accounts other than `person_id` that voted from `ip` on `day`.
+pub async fn other_accounts_on_ip(
+    db: &impl ConnectionTrait,
+    ip: &str,
+    day: &str,
+    person_id: i64,
+) -> Result<u64, DbErr> {
+    vote::Entity::find()
+        .select_only()
+        .column(vote::Column::PersonId)
+        .distinct()
+        .filter(vote::Column::Ip.eq(ip))
+        .filter(vote::Column::CampaignDay.eq(day))
+        .filter(vote::Column::PersonId.ne(person_id))
+        .count(db)
+        .await
+}
+
+/// Which votes an audit listing or a void takes.
+#[derive(Clone, Debug, Default)]
+pub struct VoteFilter<'a> {
+    /// Only this status.
+    pub status: Option<&'a str>,
+    /// Only this work.
+    pub work_id: Option<i64>,
+    /// Only this voter.
+    pub person_id: Option<i64>,
+    /// Cast at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Cast before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl VoteFilter<'_> {
+    fn condition(&self) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(status) = self.status {
+            cond = cond.add(vote::Column::Status.eq(status));
+        }
+        if let Some(work_id) = self.work_id {
+            cond = cond.add(vote::Column::WorkId.eq(work_id));
+        }
+        if let Some(person_id) = self.person_id {
+            cond = cond.add(vote::Column::PersonId.eq(person_id));
+        }
+        if let Some(from) = self.from {
+            cond = cond.add(vote::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = self.to {
+            cond = cond.add(vote::Column::CreatedAt.lt(to));
+        }
+        cond
+    }
+}
+
+/// Votes matching `filter`, newest first, at most `limit`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &VoteFilter<'_>,
+    limit: u64,
+) -> Result<Vec<vote::Model>, DbErr> {
+    vote::Entity::find()
+        .filter(filter.condition())
+        .order_by_desc(vote::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Works having votes that match `filter` and are not yet voided, in id order.
+pub async fn works_with_live_votes(
+    db: &impl ConnectionTrait,
+    filter: &VoteFilter<'_>,
+) -> Result<Vec<i64>, DbErr> {
+    vote::Entity::find()
+        .select_only()
+        .column(vote::Column::WorkId)
+        .distinct()
+        .filter(filter.condition())
+        .filter(vote::Column::Status.ne("voided"))
+        .order_by_asc(vote::Column::WorkId)
+        .into_tuple::<i64>()
+        .all(db)
+        .await
+}
+
+/// Voids the live votes matching `filter` on `work_ids`: status voided, key cleared (the
+/// row stays as the audit trail). Returns how many.
+pub async fn void(
+    db: &impl ConnectionTrait,
+    filter: &VoteFilter<'_>,
+    work_ids: &[i64],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = vote::Entity::update_many()
+        .col_expr(vote::Column::Status, Expr::value("voided"))
+        .col_expr(
+            vote::Column::CountedKey,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(vote::Column::VoidReason, Expr::value(reason))
+        .col_expr(vote::Column::VoidedAt, Expr::value(now))
+        .filter(filter.condition())
+        .filter(vote::Column::Status.ne("voided"))
+        .filter(vote::Column::WorkId.is_in(work_ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Moves a person's votes to another person (identities merged). The folded person's daily
+/// counters go: the kept person's counters govern from now on.
+pub async fn reassign_person(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), DbErr> {
+    vote::Entity::update_many()
+        .col_expr(vote::Column::PersonId, Expr::value(to))
+        .filter(vote::Column::PersonId.eq(from))
+        .exec(db)
+        .await?;
+    vote_day::Entity::delete_many()
+        .filter(vote_day::Column::PersonId.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<vote::Model>, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::Id.gt(after))
+        .order_by_asc(vote::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

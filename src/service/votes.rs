@@ -1,0 +1,212 @@
+//! Casting votes: phase, work and caps checked, the vote row and the work's count written in
+//! one transaction.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+
+use crate::{
+    campaign::{Campaign, PhaseKey, Voting},
+    domain::{
+        fraud::{self, Evidence},
+        vote::{VoteStatus, counted_key, until_next_day},
+        work::WorkStatus,
+    },
+    error::AppError,
+    repo::{self, votes::NewVote},
+};
+
+/// Longest user agent kept (the column's size).
+const USER_AGENT_MAX: usize = 500;
+
+/// Keys kept by a limiter before stale ones are swept.
+const LIMITER_SWEEP_AT: usize = 100_000;
+
+/// Per-person and per-IP request limits on voting, kept by each instance: they only slow
+/// scripts down, while the exact rules (one vote per work per day, the daily cap) live in the
+/// database. Behind a load balancer every instance allows the configured rate.
+#[derive(Clone)]
+pub struct VoteLimits {
+    per_person: Arc<DefaultKeyedRateLimiter<i64>>,
+    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+impl VoteLimits {
+    /// Limiters with the campaign's rates.
+    pub fn new(voting: &Voting) -> Self {
+        Self {
+            per_person: Arc::new(RateLimiter::keyed(Quota::per_minute(
+                voting.per_person_per_minute,
+            ))),
+            per_ip: Arc::new(RateLimiter::keyed(Quota::per_minute(
+                voting.per_ip_per_minute,
+            ))),
+        }
+    }
+
+    /// `RateLimited` with the wait if the person or the address is over its rate.
+    pub fn check(&self, person_id: i64, ip: &str) -> Result<(), AppError> {
+        if self.per_ip.len() > LIMITER_SWEEP_AT || self.per_person.len() > LIMITER_SWEEP_AT {
+            self.per_ip.retain_recent();
+            self.per_person.retain_recent();
+        }
+        let person = self
+            .per_person
+            .check_key(&person_id)
+            .map_err(|t| t.wait_time_from(self.per_person.clock().now()));
+        let ip = self
+            .per_ip
+            .check_key(&ip.to_owned())
+            .map_err(|t| t.wait_time_from(self.per_ip.clock().now()));
+        match person.and(ip) {
+            Ok(()) => Ok(()),
+            Err(wait) => Err(AppError::RateLimited { retry_after: wait }),
+        }
+    }
+}
+
+/// One person's vote for one work, as the request brought it.
+#[derive(Clone, Debug)]
+pub struct Ballot {
+    /// The voter (from the session, never from the body).
+    pub person_id: i64,
+    /// The work.
+    pub work_id: i64,
+    /// Client address.
+    pub ip: String,
+    /// Client user agent.
+    pub user_agent: String,
+}
+
+/// The outcome of a counted vote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cast {
+    /// The work.
+    pub work_id: i64,
+    /// Its counted votes, this one included.
+    pub vote_count: i32,
+    /// Votes the person has left on this campaign day.
+    pub votes_left_today: u32,
+}
+
+/// Casts a vote at `now` in `phase`: only in the showcase phase, within the request rates,
+/// only for approved works, and only by followers of the official account if so configured.
+pub async fn cast(
+    db: &DatabaseConnection,
+    campaign: &Campaign,
+    limits: &VoteLimits,
+    phase: PhaseKey,
+    ballot: Ballot,
+    now: DateTime<Utc>,
+) -> Result<Cast, AppError> {
+    if phase != PhaseKey::Showcase {
+        return Err(AppError::PhaseClosed("当前不在投票阶段".to_owned()));
+    }
+    limits.check(ballot.person_id, &ballot.ip)?;
+    if campaign.voting.require_follow {
+        let person = repo::people::find(db, ballot.person_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if !person.following {
+            return Err(AppError::NotFollowing);
+        }
+    }
+    let txn = db.begin().await?;
+    match record(&txn, campaign, &ballot, now).await {
+        Ok(cast) => {
+            txn.commit().await?;
+            Ok(cast)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// Writes a vote in the caller's transaction: the vote row (unique per work, person and day),
+/// the person's daily counter and, unless a fraud signal flags it, the work's count. On any
+/// error the caller must roll back; nothing is counted until it commits.
+///
+/// Flagged votes are stored but do not count (the fraudster sees an ordinary answer); they
+/// still take the day's slot for the work and a vote of the daily cap, so retrying does not
+/// help. A reviewer sees them and may void them.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    campaign: &Campaign,
+    ballot: &Ballot,
+    now: DateTime<Utc>,
+) -> Result<Cast, AppError> {
+    let day = campaign.local_date(now);
+    let day_text = day.to_string();
+    let cap = campaign.voting.votes_per_person_per_day;
+    // The work's row is written first: on SQLite a transaction that starts with a write takes
+    // the write lock through the busy timeout (a read-then-write one could fail at once under
+    // contention); on PostgreSQL it queues the voters of one work on its row.
+    if !repo::works::lock_for_votes(txn, ballot.work_id).await? {
+        return Err(AppError::NotFound);
+    }
+    let work = repo::works::find(txn, ballot.work_id)
+        .await?
+        .filter(|w| w.status == WorkStatus::Approved.as_str())
+        .ok_or(AppError::NotFound)?;
+    let person = repo::people::find(txn, ballot.person_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let evidence = Evidence {
+        work_votes_last_minute: repo::votes::count_recent_for_work(
+            txn,
+            work.id,
+            now - chrono::Duration::minutes(1),
+        )
+        .await?,
+        account_age_minutes: (now - person.created_at).num_minutes(),
+        other_accounts_on_ip_today: repo::votes::other_accounts_on_ip(
+            txn, &ballot.ip, &day_text, person.id,
+        )
+        .await?,
+    };
+    let flag = fraud::reason(&fraud::signals(&campaign.voting.fraud, &evidence));
+    let status = if flag.is_some() {
+        VoteStatus::Flagged
+    } else {
+        VoteStatus::Counted
+    };
+    let key = counted_key(work.id, person.id, day);
+    let user_agent: String = ballot.user_agent.chars().take(USER_AGENT_MAX).collect();
+    let new = NewVote {
+        work_id: work.id,
+        person_id: person.id,
+        category: &work.category,
+        campaign_day: &day_text,
+        ip: &ballot.ip,
+        user_agent: &user_agent,
+        status: status.as_str(),
+        counted_key: Some(&key),
+        flag_reason: flag.as_deref(),
+    };
+    if !repo::votes::insert(txn, new, now).await? {
+        return Err(AppError::AlreadyVotedToday);
+    }
+    repo::votes::open_day(txn, person.id, &day_text).await?;
+    if !repo::votes::take_day_slot(txn, person.id, &day_text, cap).await? {
+        return Err(AppError::DailyVoteLimit {
+            retry_after: until_next_day(campaign.timezone, now),
+        });
+    }
+    let mut vote_count = work.vote_count;
+    if status == VoteStatus::Counted {
+        repo::works::add_votes(txn, work.id, 1).await?;
+        vote_count += 1;
+    } else {
+        tracing::info!(work.id = work.id, person.id = person.id, vote.flags = ?flag, "vote flagged");
+    }
+    let used = repo::votes::used_on(txn, person.id, &day_text).await?;
+    Ok(Cast {
+        work_id: work.id,
+        vote_count,
+        votes_left_today: cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)),
+    })
+}
