@@ -8,14 +8,17 @@ use entity::award;
 use sea_orm::{DatabaseConnection, Set, TransactionTrait};
 
 use crate::{
-    campaign::{Campaign, PhaseKey},
+    campaign::{Campaign, PhaseKey, notices::Notices},
     domain::{
-        awards::{Candidate, place},
+        awards::{Candidate, Prize, place},
         role::Role,
     },
     error::AppError,
     repo,
-    service::admin_tokens::AdminIdentity,
+    service::{
+        admin_tokens::AdminIdentity,
+        notifications::{AuthorEvent, notify_author},
+    },
 };
 
 /// A stored award with its work's title.
@@ -30,10 +33,14 @@ pub struct AwardDetails {
 /// Computes every category's prizes from the current votes and scores and replaces the stored
 /// ones. Deterministic: the same data always gives the same prizes (see `domain::awards`).
 /// Once awards exist, judges can no longer change their scores.
+///
+/// Computed while the campaign is `closed` (the results are public), every winner whose author
+/// accepted the award notice is told, once per work however often this runs.
 pub async fn compute(
     db: &DatabaseConnection,
     who: &AdminIdentity,
-    campaign: &Campaign,
+    (campaign, notices): (&Campaign, &Notices),
+    phase: PhaseKey,
     now: DateTime<Utc>,
 ) -> Result<Vec<AwardDetails>, AppError> {
     who.require(&[Role::Admin])?;
@@ -73,6 +80,25 @@ pub async fn compute(
     }
     let txn = db.begin().await?;
     repo::awards::replace_all(&txn, rows).await?;
+    if phase == PhaseKey::Closed {
+        for award in repo::awards::all(&txn).await? {
+            let (Some(prize), Some(work)) = (
+                Prize::parse(&award.prize),
+                repo::works::find(&txn, award.work_id).await?,
+            ) else {
+                continue;
+            };
+            notify_author(
+                &txn,
+                notices,
+                campaign,
+                AuthorEvent::Award(prize),
+                &work,
+                now,
+            )
+            .await?;
+        }
+    }
     txn.commit().await?;
     tracing::info!(admin.token = who.token_id, "awards computed");
     stored(db).await

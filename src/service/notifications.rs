@@ -11,6 +11,7 @@ use crate::{
     campaign::{Campaign, notices::Notices, replies::fill},
     domain::{
         audience::Audience,
+        awards::Prize,
         template::{ValueType, check_data, check_template_message_data, fit},
     },
     error::AppError,
@@ -268,6 +269,8 @@ pub enum AuthorEvent {
     Approved,
     /// Rejected, with a reason.
     Rejected,
+    /// Won a prize (一/二/三等奖 or a place in a 十大).
+    Award(Prize),
 }
 
 impl AuthorEvent {
@@ -275,6 +278,7 @@ impl AuthorEvent {
         match self {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
+            Self::Award(_) => "award",
         }
     }
 }
@@ -292,6 +296,7 @@ pub async fn notify_author(
     let template = match event {
         AuthorEvent::Approved => notices.work_approved.as_ref(),
         AuthorEvent::Rejected => notices.work_rejected.as_ref(),
+        AuthorEvent::Award(_) => notices.award.as_ref(),
     };
     let Some(template) = template else {
         return Ok(());
@@ -320,7 +325,14 @@ pub async fn notify_author(
             "reason",
             work.moderation_note.as_deref().unwrap_or("未通过审核"),
         ),
-        ("prize", ""),
+        (
+            "prize",
+            if let AuthorEvent::Award(prize) = event {
+                prize.label()
+            } else {
+                ""
+            },
+        ),
         ("date", date.as_str()),
     ];
     let mut data = serde_json::Map::new();

@@ -636,3 +636,81 @@ async fn a_template_broadcast_reaches_followers_and_records_delivery_on_sqlite()
 async fn a_template_broadcast_reaches_followers_and_records_delivery_on_postgres() {
     template_broadcast(Backend::Postgres).await;
 }
+
+db_test!(
+    winners_hear_of_their_prize_once_when_awards_are_computed_after_closing,
+    |app| async move {
+        app.set_phase(Some("open")).await;
+        let (token, _) = app.login("winner").await;
+        app.client
+            .post(app.url("/api/v1/subscriptions"))
+            .bearer_auth(&token)
+            .json(&json!({"results": {"sandbox_tpl_award": "accept"}}))
+            .send()
+            .await
+            .unwrap();
+        let work: Value = app
+            .client
+            .post(app.url("/api/v1/works"))
+            .bearer_auth(&token)
+            .json(&json!({"category": "slogan", "body": "网聚正能量"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = work["id"].as_i64().unwrap();
+        app.eventually("checked", || async {
+            entity::work::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+                == "pending_review"
+        })
+        .await;
+        let reviewer = wangju::service::admin_tokens::issue(
+            &app.db,
+            wangju::domain::role::Role::Reviewer,
+            None,
+            "r",
+        )
+        .await
+        .unwrap();
+        app.client
+            .post(app.url(&format!("/api/v1/admin/works/{id}/review")))
+            .bearer_auth(reviewer.reveal())
+            .json(&json!({"decision": "approve"}))
+            .send()
+            .await
+            .unwrap();
+        app.set_phase(Some("closed")).await;
+        for _ in 0..2 {
+            let res = app
+                .client
+                .post(app.url("/api/v1/admin/awards/compute"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+        app.eventually("the prize notice is sent", || async {
+            wangju::repo::notifications::count_in_state(&app.db, "sent")
+                .await
+                .unwrap()
+                == 1
+        })
+        .await;
+        let sent = app.wechat.sandbox_handle().unwrap().sent();
+        let notice = sent
+            .iter()
+            .find(|m| m.body["template_id"] == "sandbox_tpl_award")
+            .expect("award notice");
+        assert_eq!(notice.body["data"]["thing2"]["value"], "一等奖");
+        let rows = entity::outbox::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len(), 1, "computing twice tells the winner once");
+    }
+);

@@ -72,7 +72,16 @@ impl AwardsApi {
         auth: AdminAuth,
         state: Data<&AppState>,
     ) -> poem::Result<Json<AwardList>> {
-        let awards = awards::compute(&state.db, &auth.0, &state.campaign, Utc::now()).await?;
+        let now = Utc::now();
+        let phase = state.phase.phase(&state.db, now).await?;
+        let awards = awards::compute(
+            &state.db,
+            &auth.0,
+            (&state.campaign, &state.notices),
+            phase,
+            now,
+        )
+        .await?;
         Ok(AwardList::build(awards))
     }
 
