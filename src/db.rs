@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use secrecy::ExposeSecret;
 
 use crate::settings::DatabaseSettings;
@@ -70,6 +73,17 @@ fn sqlite_parent_dir(url: &str) -> Option<String> {
     let parent = std::path::Path::new(path).parent()?;
     let parent = parent.to_str()?;
     (!parent.is_empty()).then(|| parent.to_owned())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (IMMEDIATE), so it queues under the busy timeout instead of failing at once when a read
+/// inside it must later become a write while another connection writes.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 #[cfg(test)]

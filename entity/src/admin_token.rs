@@ -10,6 +10,7 @@ pub struct Model {
     pub id: i64,
     pub role: String,
     pub unit_id: Option<i64>,
+    pub categories: Option<String>,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub label: String,

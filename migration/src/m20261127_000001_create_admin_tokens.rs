@@ -14,6 +14,8 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(AdminTokens::Id))
                     .col(string_len(AdminTokens::Role, 16))
                     .col(big_integer_null(AdminTokens::UnitId))
+                    // Judges: the category keys they score, comma-separated (NULL: every category).
+                    .col(string_len_null(AdminTokens::Categories, 500))
                     // sha256 hex of the bearer token: the token itself is never stored.
                     .col(string_len_uniq(AdminTokens::TokenHash, 64))
                     .col(string_len(AdminTokens::Label, 100))
@@ -37,6 +39,7 @@ enum AdminTokens {
     Id,
     Role,
     UnitId,
+    Categories,
     TokenHash,
     Label,
     CreatedAt,

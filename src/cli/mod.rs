@@ -72,6 +72,9 @@ pub struct TokenArgs {
     /// The organising unit, for the `unit` role.
     #[arg(long)]
     pub unit: Option<i64>,
+    /// For a judge: the category keys they score, comma-separated (default: every category).
+    #[arg(long, value_delimiter = ',')]
+    pub categories: Option<Vec<String>>,
     /// Who the token is for (shown in audit logs).
     #[arg(long, default_value = "")]
     pub label: String,
@@ -118,7 +121,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin(AdminCommand::Token(args)) => {
             let conn = db::connect(&settings.database).await?;
             db::migrate(&conn).await?;
-            let token = admin_tokens::issue(&conn, args.role, args.unit, &args.label).await?;
+            if let Some(keys) = &args.categories {
+                let campaign = crate::campaign::Campaign::load(&settings.campaign_path)
+                    .map_err(|e| CliError::Input(e.to_string()))?;
+                if let Some(unknown) = keys.iter().find(|k| campaign.category(k).is_none()) {
+                    return Err(CliError::Input(format!("unknown category `{unknown}`")));
+                }
+            }
+            let token = admin_tokens::issue_scoped(
+                &conn,
+                args.role,
+                args.unit,
+                args.categories.as_deref(),
+                &args.label,
+            )
+            .await?;
             // The one place a token is printed: stdout, once, for the operator to copy.
             println!("{}", token.reveal());
         }

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
 use crate::{
@@ -100,7 +100,7 @@ async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
         Job::LinkFollower { openid } => {
             let info = deps.wechat.user_info(openid).await?;
             if let Some(unionid) = info.unionid {
-                let txn = deps.db.begin().await?;
+                let txn = crate::db::begin_write(&deps.db).await?;
                 auth::link_follower(&txn, openid, &unionid, Utc::now()).await?;
                 txn.commit().await?;
             }

@@ -11,6 +11,8 @@ pub struct NewAdminToken<'a> {
     pub role: &'a str,
     /// Unit for the `unit` role.
     pub unit_id: Option<i64>,
+    /// Category keys for a judge, comma-separated.
+    pub categories: Option<String>,
     /// sha256 hex of the token.
     pub token_hash: &'a str,
     /// Who or what the token is for.
@@ -25,6 +27,7 @@ pub async fn insert(
     admin_token::ActiveModel {
         role: Set(new.role.to_owned()),
         unit_id: Set(new.unit_id),
+        categories: Set(new.categories),
         token_hash: Set(new.token_hash.to_owned()),
         label: Set(new.label.to_owned()),
         created_at: Set(chrono::Utc::now()),

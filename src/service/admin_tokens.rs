@@ -21,9 +21,18 @@ pub struct AdminIdentity {
     pub role: Role,
     /// Its unit, for the `unit` role.
     pub unit_id: Option<i64>,
+    /// For a judge: the categories they score (`None`: every category).
+    pub categories: Option<Vec<String>>,
 }
 
 impl AdminIdentity {
+    /// Whether this judge scores works of `category`.
+    pub fn judges(&self, category: &str) -> bool {
+        self.categories
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k == category))
+    }
+
     /// `Forbidden` unless the token's role is one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.contains(&self.role) {
@@ -41,6 +50,27 @@ pub async fn issue(
     unit_id: Option<i64>,
     label: &str,
 ) -> Result<PlainToken, AppError> {
+    issue_scoped(db, role, unit_id, None, label).await
+}
+
+/// Creates a token; a judge's may be limited to some categories (already checked to exist).
+pub async fn issue_scoped(
+    db: &DatabaseConnection,
+    role: Role,
+    unit_id: Option<i64>,
+    categories: Option<&[String]>,
+    label: &str,
+) -> Result<PlainToken, AppError> {
+    if categories.is_some() && role != Role::Judge {
+        return Err(AppError::BadRequest(
+            "only a judge token takes categories".to_owned(),
+        ));
+    }
+    if categories.is_some_and(<[String]>::is_empty) {
+        return Err(AppError::BadRequest(
+            "a judge needs at least one category".to_owned(),
+        ));
+    }
     match (role, unit_id) {
         (Role::Unit, None) => {
             return Err(AppError::BadRequest(
@@ -60,6 +90,7 @@ pub async fn issue(
         NewAdminToken {
             role: role.as_str(),
             unit_id,
+            categories: categories.map(|keys| keys.join(",")),
             token_hash: &token.hash(),
             label,
         },
@@ -82,6 +113,7 @@ pub async fn ensure_bootstrap(
         NewAdminToken {
             role: Role::Admin.as_str(),
             unit_id: None,
+            categories: None,
             token_hash: &hash,
             label: "WANGJU_ADMIN_TOKEN",
         },
@@ -115,5 +147,8 @@ pub async fn authenticate(
         token_id: row.id,
         role,
         unit_id: row.unit_id,
+        categories: row
+            .categories
+            .map(|keys| keys.split(',').map(str::to_owned).collect()),
     })
 }

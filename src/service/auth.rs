@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::person;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 use secrecy::ExposeSecret;
 
 use crate::{
@@ -61,7 +61,7 @@ pub async fn login(
     }
     let session = wechat.jscode2session(code).await.map_err(login_error)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let person = find_or_link(&txn, &session.openid, session.unionid.as_deref(), now).await?;
     let token = PlainToken::generate("wjs");
     let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::days(30));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::award;
-use sea_orm::{DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, Set};
 
 use crate::{
     campaign::{Campaign, PhaseKey, notices::Notices},
@@ -78,7 +78,7 @@ pub async fn compute(
             });
         }
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     repo::awards::replace_all(&txn, rows).await?;
     if phase == PhaseKey::Closed {
         for award in repo::awards::all(&txn).await? {

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use moka::future::Cache;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -351,7 +351,7 @@ struct Handled {
 async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handled, AppError> {
     let now = Utc::now();
     let ctx = context(deps, now).await?;
-    let txn = deps.db.begin().await?;
+    let txn = crate::db::begin_write(&deps.db).await?;
     // Claim first: a concurrent retry waits here until this transaction ends.
     if !repo::receipts::try_record(&txn, key, "", now).await? {
         txn.rollback().await?;

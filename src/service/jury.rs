@@ -42,10 +42,13 @@ pub async fn score(
             "评奖结果已计算，评分不能再修改".to_owned(),
         ));
     }
-    repo::works::find(db, work_id)
+    let work = repo::works::find(db, work_id)
         .await?
         .filter(|w| w.status == WorkStatus::Approved.as_str())
         .ok_or(AppError::NotFound)?;
+    if !who.judges(&work.category) {
+        return Err(AppError::Forbidden);
+    }
     repo::scores::upsert(db, work_id, who.token_id, value, comment, now).await?;
     repo::scores::find(db, work_id, who.token_id)
         .await?

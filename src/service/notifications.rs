@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ pub async fn record_answers(
     if results.is_empty() || !errors.is_empty() {
         return Err(AppError::BadRequestFields(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for (template, status) in results {
         // WeChat's `filter` (template hidden by the platform) stops sends like a reject.
         let status = if status == "filter" { "reject" } else { status };
@@ -137,7 +137,7 @@ pub async fn schedule(
         )
     })?;
     let send_at = broadcast.send_at.unwrap_or(now).max(now);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let data = broadcast.data.to_string();
     let audience = broadcast.audience.to_string();
     let new = NewNotification {
@@ -206,7 +206,7 @@ pub async fn expand(
             payload: &payload,
         })
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let added = repo::notifications::enqueue(&txn, messages, now).await?;
     repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "expanded")
         .await?;
@@ -248,7 +248,7 @@ pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<P
 
 /// Cancels what of a broadcast has not been sent yet.
 pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Progress, AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = repo::notifications::notification(&txn, notification_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -387,7 +387,7 @@ pub async fn schedule_milestones(
         let audience = serde_json::to_value(&milestone.audience)
             .map_err(|e| AppError::Internal(e.to_string()))?
             .to_string();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let new = NewNotification {
             milestone_key: Some(&milestone.key),
             channel: Channel::Subscribe.as_str(),

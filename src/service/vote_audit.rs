@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::vote;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
     domain::{role::Role, text::char_count, vote::VoteStatus},
@@ -84,7 +84,7 @@ pub async fn void(
     // Read before the transaction so that its first statement is a write (see votes::record);
     // votes cast on other works after this read are not part of the void.
     let works = repo::votes::works_with_live_votes(db, &filter).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Lock the works in id order first: votes on them wait, so the recount below is exact,
     // and two voids lock in the same order.
     for id in &works {

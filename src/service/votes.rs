@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
     campaign::{Campaign, PhaseKey, Voting},
@@ -113,7 +113,7 @@ pub async fn cast(
             return Err(AppError::NotFollowing);
         }
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     match record(&txn, campaign, &ballot, now).await {
         Ok(cast) => {
             txn.commit().await?;

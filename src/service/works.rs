@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{person, work};
-use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
     campaign::{Campaign, Category, PhaseKey},
@@ -189,7 +189,7 @@ pub async fn submit_from_miniapp(
             _ => Medium::Image,
         });
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let new = NewSubmission {
         category,
         author: &author,

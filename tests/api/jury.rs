@@ -343,3 +343,45 @@ db_test!(
         assert!(body["reported_at"].is_null());
     }
 );
+
+db_test!(
+    a_judge_scores_only_the_categories_assigned_to_them,
+    |app| async move {
+        let (_, author) = voter(&app, "assigned-author").await;
+        let slogan = approved_work(&app, author, "slogan").await;
+        let essay = approved_work(&app, author, "essay").await;
+        app.set_phase(Some("showcase")).await;
+        // Created by an admin through the API, limited to essays.
+        let res = app
+            .client
+            .post(app.url("/api/v1/admin/tokens"))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .json(&json!({"role": "judge", "categories": ["essay"], "label": "征文评委"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let judge = res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            score(&app, &judge, essay, json!({"score": 88})).await.0,
+            200
+        );
+        let (status, body) = score(&app, &judge, slogan, json!({"score": 88})).await;
+        assert_eq!(
+            (status, body["error"]["code"].clone()),
+            (403, json!("forbidden"))
+        );
+        let unknown = app
+            .client
+            .post(app.url("/api/v1/admin/tokens"))
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .json(&json!({"role": "judge", "categories": ["hologram"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 400);
+    }
+);

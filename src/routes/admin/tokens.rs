@@ -21,6 +21,8 @@ struct NewToken {
     role: String,
     /// The organising unit (only for `unit`).
     unit_id: Option<i64>,
+    /// The category keys a judge scores (only for `judge`; default: every category).
+    categories: Option<Vec<String>>,
     /// Who the token is for.
     #[oai(default)]
     label: String,
@@ -56,7 +58,22 @@ impl TokensApi {
             .role
             .parse()
             .map_err(|e: crate::domain::role::UnknownRole| AppError::BadRequest(e.to_string()))?;
-        let token = admin_tokens::issue(&state.db, role, body.unit_id, &body.label).await?;
+        if let Some(unknown) = body
+            .categories
+            .iter()
+            .flatten()
+            .find(|k| state.campaign.category(k).is_none())
+        {
+            return Err(AppError::BadRequest(format!("unknown category `{unknown}`")).into());
+        }
+        let token = admin_tokens::issue_scoped(
+            &state.db,
+            role,
+            body.unit_id,
+            body.categories.as_deref(),
+            &body.label,
+        )
+        .await?;
         Ok(CreateResponse::Created(Json(CreatedToken {
             token: token.reveal().to_owned(),
             role: role.as_str().to_owned(),
