@@ -1,4 +1,4 @@
-//! Known-answer tests against `tests/data/wechat-vectors.json` (produced with wechatpy).
+//! Known-answer tests against `tests/vectors/wechat-vectors.json` (produced with wechatpy).
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use super::signature;
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/wechat-vectors.json"
+    "/tests/vectors/wechat-vectors.json"
 ));
 
 /// Fields a vector lists that our typed model deliberately drops, each always empty in practice.
