@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     error::AppError,
@@ -75,9 +75,28 @@ pub struct StoredUpload {
     pub duration: Option<Duration>,
 }
 
+/// A received file: images in memory (they are small and re-written anyway), audio and video
+/// spooled to a temporary file so that a 200 MiB video never sits in memory.
+enum Received {
+    Memory(Bytes),
+    Disk {
+        file: tempfile::NamedTempFile,
+        size: u64,
+    },
+}
+
+impl Received {
+    fn size(&self) -> u64 {
+        match self {
+            Self::Memory(bytes) => bytes.len() as u64,
+            Self::Disk { size, .. } => *size,
+        }
+    }
+}
+
 /// What was learnt about a file while checking it.
 struct Checked {
-    bytes: Bytes,
+    body: Received,
     width: Option<u32>,
     height: Option<u32>,
     duration: Option<Duration>,
@@ -92,15 +111,16 @@ pub async fn receive(
     owner_id: i64,
     file: impl AsyncRead + Send,
 ) -> Result<StoredUpload, AppError> {
-    let (sniffed, bytes) = read_capped(file, limits).await?;
-    let checked = check(sniffed, bytes).await?;
+    let (sniffed, received) = read_capped(file, limits).await?;
+    let checked = check(sniffed, received).await?;
     let now = Utc::now();
     let key = storage::new_key(sniffed.ext, now);
-    let size = checked.bytes.len() as u64;
-    store
-        .put(&key, checked.bytes)
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let size = checked.body.size();
+    let stored = match checked.body {
+        Received::Memory(bytes) => store.put(&key, bytes).await,
+        Received::Disk { file, .. } => store.put_file(&key, file.path()).await,
+    };
+    stored.map_err(|e| AppError::Unavailable(e.to_string()))?;
     let row = repo::uploads::insert_ready(
         db,
         NewReadyUpload {
@@ -142,7 +162,7 @@ pub async fn receive(
 async fn read_capped(
     file: impl AsyncRead + Send,
     limits: UploadLimits,
-) -> Result<(Sniffed, Bytes), AppError> {
+) -> Result<(Sniffed, Received), AppError> {
     let file = std::pin::pin!(file);
     let mut prefix = Vec::new();
     let mut head = file.take(SNIFF_PREFIX);
@@ -151,16 +171,32 @@ async fn read_capped(
         AppError::UnsupportedMedia("不支持的文件类型：请上传图片（JPG/PNG/GIF/WebP）、视频（MP4/MOV）或音频（MP3/M4A/AAC）".to_owned())
     })?;
     let limit = limits.for_kind(sniffed.kind);
-    let mut bytes = prefix;
     // One byte past the limit tells "exactly at the limit" from "over it".
     let mut rest = head
         .into_inner()
-        .take((limit + 1).saturating_sub(bytes.len() as u64));
-    rest.read_to_end(&mut bytes).await.map_err(read_error)?;
-    if bytes.len() as u64 > limit {
+        .take((limit + 1).saturating_sub(prefix.len() as u64));
+    if sniffed.kind == MediaKind::Image {
+        let mut bytes = prefix;
+        rest.read_to_end(&mut bytes).await.map_err(read_error)?;
+        if bytes.len() as u64 > limit {
+            return Err(AppError::TooLarge);
+        }
+        return Ok((sniffed, Received::Memory(Bytes::from(bytes))));
+    }
+    let spool_error =
+        |e: std::io::Error| AppError::Unavailable(format!("cannot spool the upload: {e}"));
+    let spool = tempfile::NamedTempFile::new().map_err(spool_error)?;
+    let mut disk = tokio::fs::File::from_std(spool.reopen().map_err(spool_error)?);
+    disk.write_all(&prefix).await.map_err(spool_error)?;
+    let copied = tokio::io::copy(&mut rest, &mut disk)
+        .await
+        .map_err(read_error)?;
+    disk.flush().await.map_err(spool_error)?;
+    let size = prefix.len() as u64 + copied;
+    if size > limit {
         return Err(AppError::TooLarge);
     }
-    Ok((sniffed, Bytes::from(bytes)))
+    Ok((sniffed, Received::Disk { file: spool, size }))
 }
 
 fn read_error(err: std::io::Error) -> AppError {
@@ -169,13 +205,16 @@ fn read_error(err: std::io::Error) -> AppError {
 
 /// Image checks and duration probing are CPU work over untrusted bytes: they run on a
 /// blocking thread, where a panic in a parser becomes a refusal instead of a lost worker.
-async fn check(sniffed: Sniffed, bytes: Bytes) -> Result<Checked, AppError> {
+async fn check(sniffed: Sniffed, received: Received) -> Result<Checked, AppError> {
     let refused = |err: tokio::task::JoinError| {
         tracing::warn!(error = %err, mime = sniffed.mime, "media parser failed");
         AppError::UnsupportedMedia("无法读取该文件，文件可能已损坏".to_owned())
     };
     match sniffed.kind {
         MediaKind::Image => {
+            let Received::Memory(bytes) = received else {
+                return Err(AppError::Internal("image spooled to disk".to_owned()));
+            };
             let checked = tokio::task::spawn_blocking(move || image::check(bytes))
                 .await
                 .map_err(refused)?
@@ -188,21 +227,31 @@ async fn check(sniffed: Sniffed, bytes: Bytes) -> Result<Checked, AppError> {
                     ImageError::Unreadable(_) => AppError::UnsupportedMedia(err.to_string()),
                 })?;
             Ok(Checked {
-                bytes: checked.bytes,
+                body: Received::Memory(checked.bytes),
                 width: Some(checked.width),
                 height: Some(checked.height),
                 duration: None,
             })
         }
         MediaKind::Video | MediaKind::Audio => {
-            let probe = bytes.clone();
-            let duration =
-                tokio::task::spawn_blocking(move || media::duration(sniffed.mime, &probe))
-                    .await
-                    .map_err(refused)?
-                    .map_err(|err| AppError::UnsupportedMedia(err.to_string()))?;
+            let path = match &received {
+                Received::Disk { file, .. } => file.path().to_path_buf(),
+                Received::Memory(_) => {
+                    return Err(AppError::Internal("media kept in memory".to_owned()));
+                }
+            };
+            let size = received.size();
+            let duration = tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    AppError::Unavailable(format!("spooled upload unreadable: {e}"))
+                })?;
+                media::duration_of(sniffed.mime, std::io::BufReader::new(file), size)
+                    .map_err(|err| AppError::UnsupportedMedia(err.to_string()))
+            })
+            .await
+            .map_err(refused)??;
             Ok(Checked {
-                bytes,
+                body: received,
                 width: None,
                 height: None,
                 duration: Some(duration),
@@ -233,11 +282,46 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_at_its_kinds_limit_is_read_whole() {
-        let (sniffed, bytes) = read_capped(&png_header_then(100)[..], limits())
+        let (sniffed, received) = read_capped(&png_header_then(100)[..], limits())
             .await
             .expect("within the limit");
         assert_eq!(sniffed.kind, MediaKind::Image);
-        assert_eq!(bytes.len(), 100);
+        assert!(matches!(received, Received::Memory(ref bytes) if bytes.len() == 100));
+    }
+
+    fn mp3_frames(n: usize) -> Vec<u8> {
+        // MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417-byte frames.
+        let mut frame = vec![0u8; 417];
+        frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0x64]);
+        frame.repeat(n)
+    }
+
+    #[tokio::test]
+    async fn audio_and_video_are_spooled_to_disk_not_kept_in_memory() {
+        let bytes = mp3_frames(4);
+        let limits = UploadLimits {
+            audio: 10_000,
+            ..limits()
+        };
+        let (sniffed, received) = read_capped(&bytes[..], limits)
+            .await
+            .expect("within the limit");
+        assert_eq!(sniffed.kind, MediaKind::Audio);
+        match received {
+            Received::Disk { file, size } => {
+                assert_eq!(size, bytes.len() as u64);
+                assert_eq!(std::fs::read(file.path()).expect("spooled"), bytes);
+            }
+            Received::Memory(_) => panic!("audio must be spooled"),
+        }
+        let over = UploadLimits {
+            audio: 1000,
+            ..limits
+        };
+        assert!(matches!(
+            read_capped(&bytes[..], over).await,
+            Err(AppError::TooLarge)
+        ));
     }
 
     #[tokio::test]

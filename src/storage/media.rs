@@ -11,7 +11,10 @@
 //! The parsers see untrusted bytes: callers run them on a blocking thread, where a panic in a
 //! third-party parser becomes an error instead of taking the server down.
 
-use std::{io::Cursor, time::Duration};
+use std::{
+    io::{Cursor, Read, Seek},
+    time::Duration,
+};
 
 /// Longest duration believed; anything longer is a corrupt or hostile header.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -38,11 +41,25 @@ impl ProbeError {
 /// The duration of a file of this sniffed MIME type (`video/mp4`, `video/quicktime`,
 /// `audio/mp4`, `audio/mpeg`, `audio/aac`).
 pub fn duration(mime: &str, bytes: &[u8]) -> Result<Duration, ProbeError> {
+    duration_of(mime, Cursor::new(bytes), bytes.len() as u64)
+}
+
+/// As [`duration`], reading a file of `size` bytes (a large video stays on disk).
+pub fn duration_of(
+    mime: &str,
+    mut reader: impl Read + Seek,
+    size: u64,
+) -> Result<Duration, ProbeError> {
     let (what, found) = match mime {
-        "video/mp4" | "video/quicktime" => ("视频", mp4_duration(bytes)),
-        "audio/mp4" => ("音频", mp4_duration(bytes)),
-        "audio/mpeg" => ("音频", mp3_duration(bytes)),
-        "audio/aac" => ("音频", adts_duration(bytes)),
+        "video/mp4" | "video/quicktime" => ("视频", mp4_duration_of(reader, size)),
+        "audio/mp4" => ("音频", mp4_duration_of(reader, size)),
+        "audio/mpeg" => ("音频", mp3_duration_of(&mut reader)),
+        "audio/aac" => {
+            // ADTS has no index to seek by; audio files are capped well below memory limits.
+            let mut bytes = Vec::new();
+            let read = reader.read_to_end(&mut bytes).map_err(|e| e.to_string());
+            ("音频", read.and_then(|_| adts_duration(&bytes)))
+        }
         other => ("文件", Err(format!("不支持的类型 {other}"))),
     };
     let found = found.map_err(|reason| ProbeError::new(what, reason))?;
@@ -58,9 +75,12 @@ pub fn duration(mime: &str, bytes: &[u8]) -> Result<Duration, ProbeError> {
 /// The movie duration of an MP4/MOV/M4A file: `mvhd`, or the fragment duration (`mehd`) of a
 /// fragmented file whose `mvhd` says 0.
 pub fn mp4_duration(bytes: &[u8]) -> Result<Duration, String> {
-    let size = bytes.len() as u64;
-    let reader =
-        mp4::Mp4Reader::read_header(Cursor::new(bytes), size).map_err(|e| e.to_string())?;
+    mp4_duration_of(Cursor::new(bytes), bytes.len() as u64)
+}
+
+/// As [`mp4_duration`], from a reader of `size` bytes.
+fn mp4_duration_of(reader: impl Read + Seek, size: u64) -> Result<Duration, String> {
+    let reader = mp4::Mp4Reader::read_header(reader, size).map_err(|e| e.to_string())?;
     let mvhd = &reader.moov.mvhd;
     let units = match mvhd.duration {
         0 => reader
@@ -89,7 +109,11 @@ fn scaled(units: u64, timescale: u32) -> Option<Duration> {
 /// The duration of an MP3 stream (ID3 tags skipped). A cut-off last frame keeps the duration
 /// measured up to it, as players do.
 pub fn mp3_duration(bytes: &[u8]) -> Result<Duration, String> {
-    match mp3_duration::from_read(&mut Cursor::new(bytes)) {
+    mp3_duration_of(&mut Cursor::new(bytes))
+}
+
+fn mp3_duration_of(reader: &mut impl Read) -> Result<Duration, String> {
+    match mp3_duration::from_read(reader) {
         Ok(found) => Ok(found),
         Err(err) if matches!(err.kind, mp3_duration::ErrorKind::UnexpectedEOF) => {
             Ok(err.at_duration)

@@ -76,6 +76,30 @@ impl MediaStore {
         Ok(())
     }
 
+    /// Streams a file into the store under `key` in parts, so a large video never sits in memory.
+    pub async fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StorageError> {
+        use tokio::io::AsyncReadExt;
+        let upload = self.store.put_multipart(&Path::parse(key)?).await?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| StorageError::Config(format!("spooled upload unreadable: {e}")))?;
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .await
+                .map_err(|e| StorageError::Config(format!("spooled upload unreadable: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&buffer[..n]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
     /// Reads the bytes under `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
