@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 use wangju::{domain::role::Role, service::admin_tokens};
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     helpers::{Backend, spawn_app_with},
@@ -141,12 +142,7 @@ async fn bootstrap_token_is_created_once(backend: Backend) {
     assert_eq!(rows.len(), 1);
 }
 
-#[tokio::test]
-async fn the_bootstrap_admin_token_is_stored_once_on_sqlite() {
-    bootstrap_token_is_created_once(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn the_bootstrap_admin_token_is_stored_once_on_postgres() {
-    bootstrap_token_is_created_once(Backend::Postgres).await;
-}
+on_both_databases!(
+    the_bootstrap_admin_token_is_stored_once,
+    bootstrap_token_is_created_once
+);

@@ -1,5 +1,6 @@
 use serde_json::{Value, json};
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     fake_wechat::Behaviour,
@@ -209,15 +210,7 @@ async fn wechat_login_errors(backend: Backend) {
     assert_eq!(count, 0, "failed logins store nothing");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wechat_login_errors_map_to_clear_codes_on_sqlite() {
-    wechat_login_errors(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wechat_login_errors_map_to_clear_codes_on_postgres() {
-    wechat_login_errors(Backend::Postgres).await;
-}
+on_both_databases!(wechat_login_errors_map_to_clear_codes, wechat_login_errors);
 
 async fn person_by_mp(app: &TestApp, openid: &str) -> Option<entity::person::Model> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -3,6 +3,7 @@ use std::time::Duration;
 use entity::{person, work};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     helpers::{Backend, TestApp, spawn_app_with},
@@ -212,15 +213,10 @@ async fn encrypted_modes(backend: Backend) {
     assert_eq!(res.status(), 403);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn safe_and_compatible_modes_decrypt_and_encrypt_on_sqlite() {
-    encrypted_modes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn safe_and_compatible_modes_decrypt_and_encrypt_on_postgres() {
-    encrypted_modes(Backend::Postgres).await;
-}
+on_both_databases!(
+    safe_and_compatible_modes_decrypt_and_encrypt,
+    encrypted_modes
+);
 
 db_test!(photos_then_a_caption_make_a_photo_story, |app| async move {
     app.set_phase(Some("open")).await;
@@ -579,15 +575,10 @@ async fn media_check_flips_the_right_work(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_media_check_result_flips_the_right_work_and_only_it_on_sqlite() {
-    media_check_flips_the_right_work(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_media_check_result_flips_the_right_work_and_only_it_on_postgres() {
-    media_check_flips_the_right_work(Backend::Postgres).await;
-}
+on_both_databases!(
+    a_media_check_result_flips_the_right_work_and_only_it,
+    media_check_flips_the_right_work
+);
 
 db_test!(
     a_photo_that_cannot_be_fetched_is_marked_failed,
@@ -695,15 +686,7 @@ async fn replay_window(backend: Backend) {
     assert_eq!(status, 200, "a fresh one is answered");
 }
 
-#[tokio::test]
-async fn the_replay_window_refuses_old_timestamps_on_sqlite() {
-    replay_window(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn the_replay_window_refuses_old_timestamps_on_postgres() {
-    replay_window(Backend::Postgres).await;
-}
+on_both_databases!(the_replay_window_refuses_old_timestamps, replay_window);
 
 db_test!(
     an_oversized_push_gets_413_and_nothing_is_stored,
@@ -750,15 +733,10 @@ async fn slow_wechat_does_not_delay_the_reply(backend: Backend) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_wechat_does_not_delay_the_callback_reply_on_sqlite() {
-    slow_wechat_does_not_delay_the_reply(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_wechat_does_not_delay_the_callback_reply_on_postgres() {
-    slow_wechat_does_not_delay_the_reply(Backend::Postgres).await;
-}
+on_both_databases!(
+    a_slow_wechat_does_not_delay_the_callback_reply,
+    slow_wechat_does_not_delay_the_reply
+);
 
 async fn review_and_auto_approve(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -802,15 +780,10 @@ async fn review_and_auto_approve(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_sqlite() {
-    review_and_auto_approve(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_auto_approve_a_pass_publishes_and_a_review_waits_on_postgres() {
-    review_and_auto_approve(Backend::Postgres).await;
-}
+on_both_databases!(
+    with_auto_approve_a_pass_publishes_and_a_review_waits,
+    review_and_auto_approve
+);
 
 async fn drafts_expire(backend: Backend) {
     let Some(app) = spawn_app_with(backend, &[("photo_draft_ttl_s", 1.into())]).await else {
@@ -835,15 +808,7 @@ async fn drafts_expire(backend: Backend) {
     assert!(works(&app).await.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_photo_draft_is_not_used_on_sqlite() {
-    drafts_expire(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_photo_draft_is_not_used_on_postgres() {
-    drafts_expire(Backend::Postgres).await;
-}
+on_both_databases!(an_expired_photo_draft_is_not_used, drafts_expire);
 
 async fn window_closed(backend: Backend) {
     let Some((app, fake)) = crate::helpers::spawn_app_with_fake_wechat(backend).await else {
@@ -876,12 +841,4 @@ async fn window_closed(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_service_window_is_not_retried_on_sqlite() {
-    window_closed(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_service_window_is_not_retried_on_postgres() {
-    window_closed(Backend::Postgres).await;
-}
+on_both_databases!(a_closed_service_window_is_not_retried, window_closed);

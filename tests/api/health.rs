@@ -1,5 +1,6 @@
 use serde_json::Value;
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     helpers::{Backend, spawn_app_with},
@@ -120,12 +121,4 @@ async fn body_over_limit(backend: Backend) {
     assert_eq!(body["error"]["code"], "too_large");
 }
 
-#[tokio::test]
-async fn a_body_over_the_limit_is_refused_with_413_on_sqlite() {
-    body_over_limit(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_body_over_the_limit_is_refused_with_413_on_postgres() {
-    body_over_limit(Backend::Postgres).await;
-}
+on_both_databases!(a_body_over_the_limit_is_refused_with_413, body_over_limit);

@@ -341,6 +341,25 @@ pub async fn spawn_app_with_fake_wechat_and(
     Some((app, fake))
 }
 
+/// Runs `$run(backend)` as one test per database: `on_both_databases!(name, run)` makes
+/// `name::sqlite` and `name::postgres` (for tests that build their own app).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$run($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}
+
 /// Defines one test per backend: `db_test!(name, |app| async move { ... })` makes `name::sqlite`
 /// and `name::postgres`, each with a fresh app.
 #[macro_export]

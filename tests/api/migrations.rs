@@ -2,6 +2,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::Database;
 
 use crate::helpers::{Backend, fresh_database, init};
+use crate::on_both_databases;
 
 async fn migrations_apply_twice(backend: Backend) {
     init();
@@ -19,12 +20,4 @@ async fn migrations_apply_twice(backend: Backend) {
     db.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn migrations_apply_twice_without_error_on_sqlite() {
-    migrations_apply_twice(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn migrations_apply_twice_without_error_on_postgres() {
-    migrations_apply_twice(Backend::Postgres).await;
-}
+on_both_databases!(migrations_apply_twice_without_error, migrations_apply_twice);

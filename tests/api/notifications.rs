@@ -3,6 +3,7 @@ use std::{collections::HashSet, time::Duration};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     fake_wechat::{Behaviour, FakeWechat},
@@ -135,15 +136,10 @@ async fn thousand_recipients(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broadcast_to_a_thousand_with_busy_errors_sends_each_once_on_sqlite() {
-    thousand_recipients(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broadcast_to_a_thousand_with_busy_errors_sends_each_once_on_postgres() {
-    thousand_recipients(Backend::Postgres).await;
-}
+on_both_databases!(
+    a_broadcast_to_a_thousand_with_busy_errors_sends_each_once,
+    thousand_recipients
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_senders_on_one_postgres_never_send_a_row_twice() {
@@ -188,15 +184,10 @@ async fn restart_finishes(backend: Backend) {
     assert_eq!(sent.iter().collect::<HashSet<_>>().len(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_sender_leaves_the_rest_to_the_next_on_sqlite() {
-    restart_finishes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_sender_leaves_the_rest_to_the_next_on_postgres() {
-    restart_finishes(Backend::Postgres).await;
-}
+on_both_databases!(
+    a_stopped_sender_leaves_the_rest_to_the_next,
+    restart_finishes
+);
 
 async fn refusals(backend: Backend) {
     let Some((app, fake)) = spawn_app_with_fake_wechat(backend).await else {
@@ -224,15 +215,7 @@ async fn refusals(backend: Backend) {
     assert_eq!(fake.count(SEND), 1, "43101 is not retried");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_43101_ends_the_row_without_using_the_credit_on_sqlite() {
-    refusals(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_43101_ends_the_row_without_using_the_credit_on_postgres() {
-    refusals(Backend::Postgres).await;
-}
+on_both_databases!(a_43101_ends_the_row_without_using_the_credit, refusals);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_quota_pauses_the_queue() {
@@ -627,15 +610,10 @@ async fn template_broadcast(backend: Backend) {
     assert_eq!(counts["sent"], 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_template_broadcast_reaches_followers_and_records_delivery_on_sqlite() {
-    template_broadcast(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_template_broadcast_reaches_followers_and_records_delivery_on_postgres() {
-    template_broadcast(Backend::Postgres).await;
-}
+on_both_databases!(
+    a_template_broadcast_reaches_followers_and_records_delivery,
+    template_broadcast
+);
 
 db_test!(
     winners_hear_of_their_prize_once_when_awards_are_computed_after_closing,

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use image::{ImageFormat, RgbImage};
 use sea_orm::{EntityTrait, PaginatorTrait};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     db_test,
@@ -12,23 +12,6 @@ use crate::{
 };
 
 const BOUNDARY: &str = "----wangju-test-boundary-7MA4YWxkTrZu0gW";
-
-/// Logs in through the sandbox and returns the bearer token and person id.
-async fn login(app: &TestApp, code: &str) -> (String, i64) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_i64().unwrap(),
-    )
-}
 
 /// A multipart body as wx.uploadFile sends it: a `formData` field, then the file.
 fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
@@ -66,7 +49,7 @@ async fn upload(
 
 /// Uploads as a fresh user and expects 201.
 async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
-    let (token, _) = login(app, "alice").await;
+    let (token, _) = app.login("alice").await;
     let res = upload(app, Some(&token), file_name, content_type, bytes).await;
     let status = res.status();
     let text = res.text().await.unwrap();
@@ -150,7 +133,7 @@ fn mp3(frames: usize) -> Vec<u8> {
 }
 
 db_test!(a_png_named_mp4_is_stored_as_an_image, |app| async move {
-    let (token, person) = login(&app, "alice").await;
+    let (token, person) = app.login("alice").await;
     let bytes = png(64, 32);
     let res = upload(&app, Some(&token), "holiday.mp4", "video/mp4", &bytes).await;
     assert_eq!(res.status(), 201);
@@ -190,7 +173,7 @@ db_test!(a_png_named_mp4_is_stored_as_an_image, |app| async move {
 db_test!(
     a_text_file_renamed_jpg_is_refused_and_nothing_is_stored,
     |app| async move {
-        let (token, _) = login(&app, "alice").await;
+        let (token, _) = app.login("alice").await;
         let res = upload(
             &app,
             Some(&token),
@@ -207,7 +190,7 @@ db_test!(
 db_test!(
     a_png_header_declaring_30000_by_30000_is_refused_without_decoding,
     |app| async move {
-        let (token, _) = login(&app, "alice").await;
+        let (token, _) = app.login("alice").await;
         // A 1×1 PNG whose header claims 30,000 × 30,000: 3.6 GB of pixels if decoded.
         let mut bomb = png(1, 1);
         bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
@@ -279,7 +262,7 @@ db_test!(
 );
 
 db_test!(an_mp4_without_a_movie_header_is_refused, |app| async move {
-    let (token, _) = login(&app, "alice").await;
+    let (token, _) = app.login("alice").await;
     let mut broken = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
     broken.extend(mp4_box(b"mdat", &[0u8; 256]));
     let res = upload(&app, Some(&token), "a.mp4", "video/mp4", &broken).await;
@@ -297,7 +280,7 @@ db_test!(an_mp3_of_ten_seconds_says_so, |app| async move {
 });
 
 db_test!(an_image_over_ten_mib_is_too_large, |app| async move {
-    let (token, _) = login(&app, "alice").await;
+    let (token, _) = app.login("alice").await;
     // A PNG signature, then junk: refused by size before anything decodes it.
     let mut big = png(1, 1);
     big.resize(10 * 1024 * 1024 + 1, 0);
@@ -311,7 +294,7 @@ async fn over_the_upload_limit_is_413_and_nothing_is_stored(backend: Backend) {
     else {
         return;
     };
-    let (token, _) = login(&app, "alice").await;
+    let (token, _) = app.login("alice").await;
     let small = upload(&app, Some(&token), "a.mp4", "video/mp4", &mp4(200, 1024)).await;
     assert_eq!(small.status(), 201);
     entity::upload::Entity::delete_many()
@@ -342,7 +325,7 @@ async fn a_chunked_body_over_the_limit_is_413(backend: Backend) {
     else {
         return;
     };
-    let (token, _) = login(&app, "alice").await;
+    let (token, _) = app.login("alice").await;
     // An image is allowed 10 MiB, so the 64 KiB body limit is what stops this one.
     let mut big = png(1, 1);
     big.resize(100 * 1024, 0);
@@ -408,7 +391,7 @@ db_test!(uploading_without_a_token_is_401, |app| async move {
 });
 
 db_test!(a_request_without_a_file_field_is_400, |app| async move {
-    let (token, _) = login(&app, "alice").await;
+    let (token, _) = app.login("alice").await;
     let res = app
         .client
         .post(app.url("/api/v1/uploads"))

@@ -18,20 +18,7 @@ use crate::{db_test, helpers::TestApp};
 
 /// Logs a person in with a sandbox code; their token and id.
 pub async fn voter(app: &TestApp, code: &str) -> (String, i64) {
-    let body: Value = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["user"]["id"].as_i64().unwrap(),
-    )
+    app.login(code).await
 }
 
 /// A work of `author` in `category` with this status, as review would leave it.

@@ -19,6 +19,7 @@ use wangju::{
     },
 };
 
+use crate::on_both_databases;
 use crate::{
     db_test,
     fake_wechat::{
@@ -479,15 +480,10 @@ async fn app_client_uses_the_fake(backend: Backend) {
     assert!(!format!("{:?}", app.wechat).contains("fake-mp-secret"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_calls_the_configured_wechat_and_counts_it_on_sqlite() {
-    app_client_uses_the_fake(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_calls_the_configured_wechat_and_counts_it_on_postgres() {
-    app_client_uses_the_fake(Backend::Postgres).await;
-}
+on_both_databases!(
+    the_app_calls_the_configured_wechat_and_counts_it,
+    app_client_uses_the_fake
+);
 
 db_test!(
     sandbox_login_codes_map_to_stable_openids,
