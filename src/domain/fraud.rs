@@ -13,6 +13,36 @@ pub struct Evidence {
     pub other_accounts_on_ip_today: u64,
 }
 
+impl Evidence {
+    /// Evidence that trips nothing: the stand-in for what a signal that is off does not need.
+    pub const NONE: Self = Self {
+        work_votes_last_minute: 0,
+        account_age_minutes: i64::MAX,
+        other_accounts_on_ip_today: 0,
+    };
+}
+
+/// Which evidence the thresholds in force look at. Each piece is a query on the vote's hot
+/// path, so what a signal that is off would need is never gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    /// Votes on the work in the last minute.
+    pub work_votes: bool,
+    /// The account's age.
+    pub account_age: bool,
+    /// Other accounts on the same address today.
+    pub accounts_on_ip: bool,
+}
+
+/// The evidence `rules` can act on.
+pub fn wanted(rules: &FraudThresholds) -> Wanted {
+    Wanted {
+        work_votes: rules.burst_per_work_per_minute > 0,
+        account_age: rules.account_younger_than_minutes > 0,
+        accounts_on_ip: rules.accounts_per_ip_per_day > 0,
+    }
+}
+
 /// A reason to hold a vote back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
@@ -118,6 +148,31 @@ mod tests {
             reason(&signals(&RULES, &all)).as_deref(),
             Some("burst,new_account,shared_ip")
         );
+    }
+
+    #[test]
+    fn evidence_that_is_not_wanted_could_not_trip_a_signal() {
+        let rules = FraudThresholds {
+            burst_per_work_per_minute: 0,
+            ..RULES
+        };
+        let wanted = wanted(&rules);
+        assert_eq!(
+            wanted,
+            Wanted {
+                work_votes: false,
+                account_age: true,
+                accounts_on_ip: true,
+            }
+        );
+        let burst = Evidence {
+            work_votes_last_minute: 10_000,
+            ..CALM
+        };
+        assert!(signals(&rules, &burst).is_empty());
+        assert!(signals(&RULES, &Evidence::NONE).is_empty());
+        let all_off = super::wanted(&FraudThresholds::default());
+        assert!(!all_off.work_votes && !all_off.account_age && !all_off.accounts_on_ip);
     }
 
     #[test]

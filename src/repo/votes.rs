@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use entity::{vote, vote_day};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
 /// What a new vote row holds.
@@ -60,8 +60,52 @@ pub async fn insert(
     super::inserted(result)
 }
 
-/// Makes sure the person's counter for the day exists (at zero when new).
-pub async fn open_day(db: &impl ConnectionTrait, person_id: i64, day: &str) -> Result<(), DbErr> {
+/// Takes one of the person's `cap` votes of the day and returns how many are used now;
+/// `None` if all are used. One conditional upsert on PostgreSQL and SQLite, so two concurrent
+/// voters can never both take the last one.
+pub async fn take_day_slot(
+    db: &impl ConnectionTrait,
+    person_id: i64,
+    day: &str,
+    cap: u32,
+) -> Result<Option<i32>, DbErr> {
+    if cap == 0 {
+        return Ok(None);
+    }
+    let backend = db.get_database_backend();
+    if backend == DbBackend::MySql {
+        return take_day_slot_in_steps(db, person_id, day, cap).await;
+    }
+    let used = (vote_day::Entity, vote_day::Column::Used);
+    let statement = Query::insert()
+        .into_table(vote_day::Entity)
+        .columns([
+            vote_day::Column::PersonId,
+            vote_day::Column::CampaignDay,
+            vote_day::Column::Used,
+        ])
+        .values_panic([person_id.into(), day.into(), 1.into()])
+        .on_conflict(
+            OnConflict::columns([vote_day::Column::PersonId, vote_day::Column::CampaignDay])
+                .value(vote_day::Column::Used, Expr::col(used).add(1))
+                .action_and_where(Expr::col(used).lt(i64::from(cap)))
+                .to_owned(),
+        )
+        .returning_col(vote_day::Column::Used)
+        .to_owned();
+    match db.query_one(&statement).await? {
+        Some(row) => Ok(Some(row.try_get("", "used")?)),
+        None => Ok(None),
+    }
+}
+
+/// MySQL has neither a conditional upsert nor `RETURNING`: open the day, take a slot, read.
+async fn take_day_slot_in_steps(
+    db: &impl ConnectionTrait,
+    person_id: i64,
+    day: &str,
+    cap: u32,
+) -> Result<Option<i32>, DbErr> {
     vote_day::Entity::insert(vote_day::ActiveModel {
         person_id: Set(person_id),
         campaign_day: Set(day.to_owned()),
@@ -70,18 +114,7 @@ pub async fn open_day(db: &impl ConnectionTrait, person_id: i64, day: &str) -> R
     .on_conflict_do_nothing_on([vote_day::Column::PersonId, vote_day::Column::CampaignDay])
     .exec_without_returning(db)
     .await?;
-    Ok(())
-}
-
-/// Takes one of the day's `cap` votes; `false` if all are used. One conditional UPDATE, so two
-/// concurrent voters can never both take the last one.
-pub async fn take_day_slot(
-    db: &impl ConnectionTrait,
-    person_id: i64,
-    day: &str,
-    cap: u32,
-) -> Result<bool, DbErr> {
-    let result = vote_day::Entity::update_many()
+    let taken = vote_day::Entity::update_many()
         .col_expr(
             vote_day::Column::Used,
             Expr::col(vote_day::Column::Used).add(1),
@@ -91,7 +124,10 @@ pub async fn take_day_slot(
         .filter(vote_day::Column::Used.lt(i64::from(cap)))
         .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    if taken.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(Some(used_on(db, person_id, day).await?))
 }
 
 /// Votes the person has used on the day.

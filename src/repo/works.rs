@@ -247,6 +247,28 @@ pub async fn add_votes(db: &impl ConnectionTrait, id: i64, delta: i32) -> Result
     Ok(result.rows_affected == 1)
 }
 
+/// Counts one vote for an approved work and returns the work as it is now; `None` if there is
+/// no such approved work. The write takes the work's row lock, so the voters of one work queue
+/// here on PostgreSQL.
+pub async fn count_vote(db: &impl ConnectionTrait, id: i64) -> Result<Option<work::Model>, DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let update = work::Entity::update_many()
+        .col_expr(
+            work::Column::VoteCount,
+            sea_orm::sea_query::Expr::col(work::Column::VoteCount).add(1),
+        )
+        .filter(work::Column::Id.eq(id))
+        .filter(work::Column::Status.eq("approved"));
+    if db.get_database_backend() == sea_orm::DbBackend::MySql {
+        // No `UPDATE ... RETURNING` there: write, then read under the lock just taken.
+        if update.exec(db).await?.rows_affected != 1 {
+            return Ok(None);
+        }
+        return find(db, id).await;
+    }
+    Ok(update.exec_with_returning(db).await?.into_iter().next())
+}
+
 /// Takes the work's row lock (a no-op write) so its votes can be changed and recounted
 /// exactly; `false` if there is no such work.
 pub async fn lock_for_votes(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {

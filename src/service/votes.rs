@@ -12,7 +12,6 @@ use crate::{
     domain::{
         fraud::{self, Evidence},
         vote::{VoteStatus, counted_key, until_next_day},
-        work::WorkStatus,
     },
     error::AppError,
     repo::{self, votes::NewVote},
@@ -142,43 +141,41 @@ pub async fn record(
     let day = campaign.local_date(now);
     let day_text = day.to_string();
     let cap = campaign.voting.votes_per_person_per_day;
-    // The work's row is written first: on SQLite a transaction that starts with a write takes
-    // the write lock through the busy timeout (a read-then-write one could fail at once under
-    // contention); on PostgreSQL it queues the voters of one work on its row.
-    if !repo::works::lock_for_votes(txn, ballot.work_id).await? {
-        return Err(AppError::NotFound);
-    }
-    let work = repo::works::find(txn, ballot.work_id)
+    let rules = &campaign.voting.fraud;
+    // Counting comes first: the write takes the work's row lock (the voters of one work queue
+    // on it; on SQLite the transaction holds the write lock already) and reads the work in the
+    // same statement. A vote that then does not count is taken back below or rolled back.
+    let work = repo::works::count_vote(txn, ballot.work_id)
         .await?
-        .filter(|w| w.status == WorkStatus::Approved.as_str())
         .ok_or(AppError::NotFound)?;
-    let person = repo::people::find(txn, ballot.person_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let evidence = Evidence {
-        work_votes_last_minute: repo::votes::count_recent_for_work(
-            txn,
-            work.id,
-            now - chrono::Duration::minutes(1),
-        )
-        .await?,
-        account_age_minutes: (now - person.created_at).num_minutes(),
-        other_accounts_on_ip_today: repo::votes::other_accounts_on_ip(
-            txn, &ballot.ip, &day_text, person.id,
-        )
-        .await?,
-    };
-    let flag = fraud::reason(&fraud::signals(&campaign.voting.fraud, &evidence));
+    let wanted = fraud::wanted(rules);
+    let mut evidence = Evidence::NONE;
+    if wanted.work_votes {
+        evidence.work_votes_last_minute =
+            repo::votes::count_recent_for_work(txn, work.id, now - chrono::Duration::minutes(1))
+                .await?;
+    }
+    if wanted.account_age {
+        let person = repo::people::find(txn, ballot.person_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        evidence.account_age_minutes = (now - person.created_at).num_minutes();
+    }
+    if wanted.accounts_on_ip {
+        evidence.other_accounts_on_ip_today =
+            repo::votes::other_accounts_on_ip(txn, &ballot.ip, &day_text, ballot.person_id).await?;
+    }
+    let flag = fraud::reason(&fraud::signals(rules, &evidence));
     let status = if flag.is_some() {
         VoteStatus::Flagged
     } else {
         VoteStatus::Counted
     };
-    let key = counted_key(work.id, person.id, day);
+    let key = counted_key(work.id, ballot.person_id, day);
     let user_agent: String = ballot.user_agent.chars().take(USER_AGENT_MAX).collect();
     let new = NewVote {
         work_id: work.id,
-        person_id: person.id,
+        person_id: ballot.person_id,
         category: &work.category,
         campaign_day: &day_text,
         ip: &ballot.ip,
@@ -190,20 +187,18 @@ pub async fn record(
     if !repo::votes::insert(txn, new, now).await? {
         return Err(AppError::AlreadyVotedToday);
     }
-    repo::votes::open_day(txn, person.id, &day_text).await?;
-    if !repo::votes::take_day_slot(txn, person.id, &day_text, cap).await? {
+    let Some(used) = repo::votes::take_day_slot(txn, ballot.person_id, &day_text, cap).await?
+    else {
         return Err(AppError::DailyVoteLimit {
             retry_after: until_next_day(campaign.timezone, now),
         });
-    }
+    };
     let mut vote_count = work.vote_count;
-    if status == VoteStatus::Counted {
-        repo::works::add_votes(txn, work.id, 1).await?;
-        vote_count += 1;
-    } else {
-        tracing::info!(work.id = work.id, person.id = person.id, vote.flags = ?flag, "vote flagged");
+    if status == VoteStatus::Flagged {
+        repo::works::add_votes(txn, work.id, -1).await?;
+        vote_count -= 1;
+        tracing::info!(work.id = work.id, person.id = ballot.person_id, vote.flags = ?flag, "vote flagged");
     }
-    let used = repo::votes::used_on(txn, person.id, &day_text).await?;
     Ok(Cast {
         work_id: work.id,
         vote_count,
