@@ -48,16 +48,3 @@ pub async fn delete_older_than(
         .await?;
     Ok(result.rows_affected)
 }
-
-/// Stores the reply of a recorded key (in the transaction that recorded it).
-pub async fn set_reply(db: &impl ConnectionTrait, key: &str, reply: &str) -> Result<(), DbErr> {
-    receipt::Entity::update_many()
-        .col_expr(
-            receipt::Column::Reply,
-            sea_orm::sea_query::Expr::value(reply),
-        )
-        .filter(receipt::Column::DedupKey.eq(key))
-        .exec(db)
-        .await?;
-    Ok(())
-}

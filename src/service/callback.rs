@@ -1,10 +1,11 @@
 //! The WeChat push endpoint's use case: authenticate, open, parse, act once, answer in time.
 //!
-//! Exactly once: a push that changes state is handled in one transaction that first records
-//! its dedup key in `callback_receipts` (unique). A concurrent retry blocks on that insert until
-//! the first transaction ends, then finds the key taken and answers the stored reply. A crash
-//! before commit leaves nothing behind, so WeChat's next retry does the work. A moka cache in
-//! front answers quick retries without the database.
+//! Exactly once: a push that changes state is handled in one transaction that ends by recording
+//! its dedup key with the reply in `callback_receipts` (unique). A concurrent retry blocks on
+//! that key (or on SQLite, on the write lock) until the first transaction ends, then finds the
+//! key taken, rolls its own work back and answers the stored reply. A crash before commit
+//! leaves nothing behind, so WeChat's next retry does the work. A moka cache in front answers
+//! quick retries without the database.
 
 use std::{sync::Arc, time::Duration};
 
@@ -352,21 +353,31 @@ async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handl
     let now = Utc::now();
     let ctx = context(deps, now).await?;
     let txn = crate::db::begin_write(&deps.db).await?;
-    // Claim first: a concurrent retry waits here until this transaction ends.
-    if !repo::receipts::try_record(&txn, key, "", now).await? {
+    let reply = match chat::act(&txn, &ctx, inbound).await {
+        Ok(reply) => reply,
+        Err(err) => {
+            txn.rollback().await?;
+            // A retry of a push handled meanwhile may fail where the first succeeded.
+            return match repo::receipts::reply_for(&deps.db, key).await? {
+                Some(xml) => Ok(Handled { xml, text: None }),
+                None => Err(err),
+            };
+        }
+    };
+    let text = match &reply {
+        Some(Reply::Text { content }) => Some(content.clone()),
+        _ => None,
+    };
+    let xml = render(reply, inbound);
+    // Recorded last, with its reply, so the receipt is written once: a retry that got this far
+    // concurrently waits here for the first transaction and then gives its own work up.
+    if !repo::receipts::try_record(&txn, key, &xml, now).await? {
         txn.rollback().await?;
         let xml = repo::receipts::reply_for(&deps.db, key)
             .await?
             .unwrap_or_default();
         return Ok(Handled { xml, text: None });
     }
-    let reply = chat::act(&txn, &ctx, inbound).await?;
-    let text = match &reply {
-        Some(Reply::Text { content }) => Some(content.clone()),
-        _ => None,
-    };
-    let xml = render(reply, inbound);
-    repo::receipts::set_reply(&txn, key, &xml).await?;
     txn.commit().await?;
     Ok(Handled { xml, text })
 }
