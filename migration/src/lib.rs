@@ -12,6 +12,7 @@ mod m20261127_000022_create_scores;
 mod m20261127_000023_create_awards;
 mod m20261127_000024_add_work_reports;
 mod m20261127_000030_create_notifications;
+mod m20261127_000040_works_listing_indexes;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000023_create_awards::Migration),
             Box::new(m20261127_000024_add_work_reports::Migration),
             Box::new(m20261127_000030_create_notifications::Migration),
+            Box::new(m20261127_000040_works_listing_indexes::Migration),
         ]
     }
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{work, work_media};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::domain::listing::{Cursor, Sort};
@@ -157,13 +157,17 @@ pub async fn list_approved(
         query = query.filter(work::Column::Category.eq(category));
     }
     query = match after {
-        Some(Cursor::Hot { votes, id }) => query.filter(
-            Condition::any().add(work::Column::VoteCount.lt(votes)).add(
-                Condition::all()
-                    .add(work::Column::VoteCount.eq(votes))
-                    .add(work::Column::Id.lt(id)),
-            ),
-        ),
+        // A row comparison, which PostgreSQL and SQLite turn into one index range.
+        Some(Cursor::Hot { votes, id }) => {
+            use sea_orm::sea_query::{Expr, ExprTrait};
+            query.filter(
+                Expr::tuple([
+                    Expr::col(work::Column::VoteCount),
+                    Expr::col(work::Column::Id),
+                ])
+                .lt(Expr::tuple([Expr::val(votes), Expr::val(id)])),
+            )
+        }
         Some(Cursor::New { id }) => query.filter(work::Column::Id.lt(id)),
         None => query,
     };

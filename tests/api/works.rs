@@ -302,6 +302,69 @@ db_test!(
 );
 
 db_test!(
+    hot_pages_walk_ties_by_id_without_gaps_or_repeats,
+    |app| async move {
+        use sea_orm::{ActiveModelTrait, Set};
+        app.set_phase(Some("open")).await;
+        let (token, _) = app.login("ties").await;
+        let reviewer = reviewer(&app).await;
+        let mut works = Vec::new();
+        for (i, votes) in [2, 2, 7, 2, 0, 7].into_iter().enumerate() {
+            let (_, work) = submit(
+                &app,
+                &token,
+                json!({"category": "slogan", "body": format!("平{i}")}),
+            )
+            .await;
+            let id = work["id"].as_i64().unwrap();
+            approve(&app, &reviewer, id).await;
+            let found = <entity::work::Entity as sea_orm::EntityTrait>::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut changes: entity::work::ActiveModel = found.into();
+            changes.vote_count = Set(votes);
+            changes.update(&app.db).await.unwrap();
+            works.push((votes, id));
+        }
+        // Votes first, then the newer work first among equals.
+        let mut expected = works.clone();
+        expected.sort_by(|a, b| b.cmp(a));
+        let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut url = "/api/v1/works?sort=hot&category=slogan&limit=2".to_owned();
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = app
+                .client
+                .get(app.url(&url))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w["id"].as_i64().unwrap()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected);
+    }
+);
+
+db_test!(
     an_author_withdraws_before_approval_and_sees_every_channel,
     |app| async move {
         use crate::push::{Mode, send, text};
