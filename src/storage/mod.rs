@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path};
+use secrecy::ExposeSecret;
+
+use crate::settings::StorageSettings;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +35,9 @@ pub struct MediaStore {
 
 impl MediaStore {
     /// Opens `file://<dir>` (created if missing) or `s3://<bucket>?endpoint=..&region=..`
-    /// (credentials from the usual `AWS_*` variables).
-    pub fn open(url: &str, public_url: &url::Url) -> Result<Self, StorageError> {
+    /// (keys from the settings, else from the usual `AWS_*` variables). The bucket must exist.
+    pub fn open(settings: &StorageSettings, public_url: &url::Url) -> Result<Self, StorageError> {
+        let url = settings.url.as_str();
         let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StorageError::Config(format!("cannot create `{dir}`: {e}")))?;
@@ -45,6 +49,11 @@ impl MediaStore {
                 .ok_or_else(|| StorageError::Config("s3:// URL without a bucket".to_owned()))?;
             let mut builder =
                 object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(keys) = &settings.s3_keys {
+                builder = builder
+                    .with_access_key_id(&keys.access_key_id)
+                    .with_secret_access_key(keys.secret_access_key.expose_secret());
+            }
             for (key, value) in parsed.query_pairs() {
                 builder = match key.as_ref() {
                     "endpoint" => builder
@@ -124,12 +133,18 @@ pub fn new_key(ext: &str, now: chrono::DateTime<chrono::Utc>) -> String {
 mod tests {
     use super::*;
 
+    fn settings(url: &str) -> StorageSettings {
+        StorageSettings {
+            url: url.to_owned(),
+            s3_keys: None,
+        }
+    }
+
     #[tokio::test]
     async fn a_local_store_round_trips_bytes_and_builds_public_urls() {
         let dir = tempfile::tempdir().expect("dir");
-        let url = format!("file://{}", dir.path().display());
         let store = MediaStore::open(
-            &url,
+            &settings(&format!("file://{}", dir.path().display())),
             &url::Url::parse("http://127.0.0.1:8080/").expect("url"),
         )
         .expect("store");
@@ -151,7 +166,7 @@ mod tests {
     #[test]
     fn unknown_storage_schemes_are_refused() {
         let public = url::Url::parse("http://127.0.0.1:8080/").expect("url");
-        assert!(MediaStore::open("ftp://x", &public).is_err());
-        assert!(MediaStore::open("s3://bucket?colour=blue", &public).is_err());
+        assert!(MediaStore::open(&settings("ftp://x"), &public).is_err());
+        assert!(MediaStore::open(&settings("s3://bucket?colour=blue"), &public).is_err());
     }
 }

@@ -48,7 +48,7 @@ async fn upload(
 }
 
 /// Uploads as a fresh user and expects 201.
-async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
+pub async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
     let (token, _) = app.login("alice").await;
     let res = upload(app, Some(&token), file_name, content_type, bytes).await;
     let status = res.status();
@@ -65,13 +65,19 @@ async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> String
     body["error"]["message"].as_str().unwrap().to_owned()
 }
 
+/// The storage key of an uploaded file, from its public URL.
+pub fn key_of(body: &Value) -> String {
+    let url = body["url"].as_str().unwrap();
+    url.split_once("/media/").unwrap().1.to_owned()
+}
+
 async fn nothing_stored(app: &TestApp) {
     let rows = entity::upload::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(rows, 0, "no upload row");
     assert_eq!(app.media_files(), Vec::<String>::new(), "no stored file");
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     RgbImage::from_pixel(width, height, image::Rgb([200, 30, 30]))
         .write_to(&mut out, ImageFormat::Png)
@@ -126,7 +132,7 @@ fn mp4(seconds: u32, payload: usize) -> Vec<u8> {
 }
 
 /// `frames` silent MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes, 1152 samples).
-fn mp3(frames: usize) -> Vec<u8> {
+pub fn mp3(frames: usize) -> Vec<u8> {
     let mut frame = vec![0u8; 417];
     frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
     frame.repeat(frames)
