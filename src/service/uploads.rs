@@ -121,7 +121,7 @@ pub async fn receive(
         Received::Disk { file, .. } => store.put_file(&key, file.path()).await,
     };
     stored.map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let row = repo::uploads::insert_ready(
+    let inserted = repo::uploads::insert_ready(
         db,
         NewReadyUpload {
             owner_id,
@@ -137,7 +137,18 @@ pub async fn receive(
         },
         now,
     )
-    .await?;
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err) => {
+            // Without its row nobody can reach the file: remove it now rather than leave it to
+            // the hourly sweep.
+            if let Err(cleanup) = store.delete(&key).await {
+                tracing::warn!(storage.key = %key, error = %cleanup, "unrecorded upload not removed; the orphan sweep will");
+            }
+            return Err(err.into());
+        }
+    };
     tracing::info!(
         upload.id = row.id,
         upload.kind = sniffed.kind.as_str(),

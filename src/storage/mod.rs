@@ -109,6 +109,14 @@ impl MediaStore {
         Ok(())
     }
 
+    /// Removes the file under `key`; a file already gone is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&Path::parse(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Reads the bytes under `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
@@ -161,6 +169,13 @@ mod tests {
             "http://127.0.0.1:8080/media/2026/11/a.png"
         );
         assert!(store.get("2026/11/missing.png").await.is_err());
+
+        store.delete("2026/11/a.png").await.expect("delete");
+        assert!(store.get("2026/11/a.png").await.is_err());
+        store
+            .delete("2026/11/a.png")
+            .await
+            .expect("deleting a missing file is fine");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::io::Cursor;
 
 use image::{ImageFormat, RgbImage};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait};
 use serde_json::Value;
 
 use crate::{
@@ -432,3 +432,35 @@ db_test!(the_upload_endpoint_is_documented, |app| async move {
     );
     assert!(op["responses"]["201"].is_object(), "{op}");
 });
+
+/// Makes every insert into `uploads` fail for real, through the app's own connection.
+async fn refuse_upload_rows(app: &TestApp) {
+    let sql = match app.db.get_database_backend() {
+        DbBackend::Sqlite => {
+            "CREATE TRIGGER refuse_uploads BEFORE INSERT ON uploads \
+             BEGIN SELECT RAISE(ABORT, 'uploads refused by the test'); END;"
+        }
+        DbBackend::Postgres => {
+            "CREATE FUNCTION refuse_uploads() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'uploads refused by the test'; END $$; \
+             CREATE TRIGGER refuse_uploads BEFORE INSERT ON uploads \
+             FOR EACH ROW EXECUTE FUNCTION refuse_uploads();"
+        }
+        other => panic!("no test trigger for {other:?}"),
+    };
+    app.db.execute_unprepared(sql).await.unwrap();
+}
+
+db_test!(
+    an_upload_whose_row_cannot_be_written_leaves_no_file_behind,
+    |app| async move {
+        let (token, _) = app.login("alice").await;
+        refuse_upload_rows(&app).await;
+        // An image (stored from memory) and a recording (streamed from its spool file).
+        let image = upload(&app, Some(&token), "a.png", "image/png", &png(8, 8)).await;
+        expect_error(image, 500, "internal").await;
+        let audio = upload(&app, Some(&token), "a.mp3", "audio/mpeg", &mp3(383)).await;
+        expect_error(audio, 500, "internal").await;
+        nothing_stored(&app).await;
+    }
+);
