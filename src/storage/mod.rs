@@ -7,6 +7,8 @@ pub mod sniff;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path};
 use secrecy::ExposeSecret;
 
@@ -117,6 +119,17 @@ impl MediaStore {
         }
     }
 
+    /// Every stored file with its last change, as the store lists them (in no set order).
+    pub fn list(&self) -> impl Stream<Item = Result<StoredObject, StorageError>> + Send + use<> {
+        self.store.list(None).map(|meta| {
+            let meta = meta?;
+            Ok(StoredObject {
+                key: meta.location.to_string(),
+                last_modified: meta.last_modified,
+            })
+        })
+    }
+
     /// Reads the bytes under `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
@@ -126,6 +139,15 @@ impl MediaStore {
     pub fn url(&self, key: &str) -> String {
         format!("{}/{key}", self.public_base)
     }
+}
+
+/// One stored file, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key (`<yyyy>/<mm>/<uuid>.<ext>` for files we stored).
+    pub key: String,
+    /// When it was last written.
+    pub last_modified: DateTime<Utc>,
 }
 
 /// A fresh storage key for a file of this extension: `<yyyy>/<mm>/<uuid>.<ext>`.
@@ -170,6 +192,8 @@ mod tests {
         );
         assert!(store.get("2026/11/missing.png").await.is_err());
 
+        let listed: Vec<String> = store.list().map(|o| o.expect("listed").key).collect().await;
+        assert_eq!(listed, vec!["2026/11/a.png".to_owned()]);
         store.delete("2026/11/a.png").await.expect("delete");
         assert!(store.get("2026/11/a.png").await.is_err());
         store

@@ -5,7 +5,9 @@ use std::{
     time::Duration,
 };
 
+use chrono::Utc;
 use reqwest::Method;
+use wangju::service::uploads::sweep_orphans;
 
 use crate::{
     helpers::{self, Backend, spawn_app_with},
@@ -101,7 +103,7 @@ impl Drop for Moto {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn media_round_trip_through_an_s3_bucket() {
+async fn media_round_trip_through_an_s3_bucket_and_orphans_are_swept_there() {
     let moto = Moto::start().await;
     let client = reqwest::Client::new();
     // Operators create the bucket; the server only uses it.
@@ -157,4 +159,24 @@ async fn media_round_trip_through_an_s3_bucket() {
         .unwrap();
     let etag = head.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.trim_matches('"').ends_with("-2"), "{etag}");
+
+    // An object without a row is swept from the bucket; recorded ones stay.
+    let orphan = wangju::storage::new_key("png", Utc::now());
+    app.store.put(&orphan, png(4, 4).into()).await.unwrap();
+    let swept = sweep_orphans(&app.db, &app.store, Duration::ZERO, Utc::now()).await;
+    assert_eq!(swept.unwrap(), 1);
+    let gone = moto
+        .object(&client, Method::GET, &orphan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    for body in [&image_body, &audio_body] {
+        let kept = moto
+            .object(&client, Method::GET, &key_of(body))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(kept.status(), 200);
+    }
 }

@@ -1,10 +1,12 @@
 //! `POST /api/v1/uploads`: type from the bytes, image checks, durations, size limits.
 
-use std::io::Cursor;
+use std::{io::Cursor, time::Duration};
 
+use chrono::Utc;
 use image::{ImageFormat, RgbImage};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait};
 use serde_json::Value;
+use wangju::service::uploads::sweep_orphans;
 
 use crate::{
     db_test,
@@ -462,5 +464,45 @@ db_test!(
         let audio = upload(&app, Some(&token), "a.mp3", "audio/mpeg", &mp3(383)).await;
         expect_error(audio, 500, "internal").await;
         nothing_stored(&app).await;
+    }
+);
+
+db_test!(
+    the_sweep_removes_old_unrecorded_files_and_nothing_else,
+    |app| async move {
+        let recorded = upload_ok(&app, "a.png", "image/png", &png(8, 8)).await;
+        let recorded_key = key_of(&recorded);
+        // A file whose row never came (the server died in between), and a file of someone else.
+        let orphan = wangju::storage::new_key("png", Utc::now());
+        app.store.put(&orphan, png(4, 4).into()).await.unwrap();
+        app.store
+            .put("notes/readme.txt", "not ours".into())
+            .await
+            .unwrap();
+        let mut everything = vec![
+            recorded_key.clone(),
+            orphan.clone(),
+            "notes/readme.txt".to_owned(),
+        ];
+        everything.sort();
+
+        // Stored a moment ago: its row may still be on the way, so it stays.
+        let hour = Duration::from_secs(3600);
+        let swept = sweep_orphans(&app.db, &app.store, hour, Utc::now()).await;
+        assert_eq!(swept.unwrap(), 0);
+        assert_eq!(app.media_files(), everything);
+
+        // Old enough: the orphan goes, the recorded upload and the foreign file stay.
+        let swept = sweep_orphans(&app.db, &app.store, Duration::ZERO, Utc::now()).await;
+        assert_eq!(swept.unwrap(), 1);
+        everything.retain(|key| *key != orphan);
+        assert_eq!(app.media_files(), everything);
+        let served = app
+            .client
+            .get(recorded["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), 200);
     }
 );
