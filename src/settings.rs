@@ -75,6 +75,8 @@ struct RawSettings {
     admin_token: Option<SecretString>,
     public_url: Option<String>,
     storage: Option<String>,
+    storage_access_key_id: Option<String>,
+    storage_secret_access_key: Option<SecretString>,
     env: Option<String>,
     log_format: Option<String>,
     log_filter: Option<String>,
@@ -183,6 +185,24 @@ pub struct HttpSettings {
     pub shutdown_grace: Duration,
 }
 
+/// Media storage settings.
+#[derive(Clone, Debug)]
+pub struct StorageSettings {
+    /// `file://<dir>` or `s3://<bucket>?endpoint=..&region=..`.
+    pub url: String,
+    /// S3 keys; `None`: the `AWS_*` variables (or the instance's role) decide.
+    pub s3_keys: Option<S3Keys>,
+}
+
+/// An S3 access key pair.
+#[derive(Clone, Debug)]
+pub struct S3Keys {
+    /// The access key id, not secret (it names the key, like an appid).
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: SecretString,
+}
+
 /// The validated settings of one wangju process.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -200,8 +220,8 @@ pub struct Settings {
     pub notices_path: PathBuf,
     /// How long an unfinished photo-story draft in chat is kept.
     pub photo_draft_ttl: Duration,
-    /// Media storage URL (`file://dir` or an S3-compatible bucket).
-    pub storage: String,
+    /// Media storage.
+    pub storage: StorageSettings,
     /// WeChat.
     pub wechat: WechatSettings,
     /// Bootstrap admin bearer token.
@@ -309,6 +329,7 @@ impl Settings {
                 "must be file://<dir> or s3://<bucket>",
             ));
         }
+        let s3_keys = s3_keys(raw.storage_access_key_id, raw.storage_secret_access_key)?;
 
         let production = env == Environment::Production;
         let mp = credentials(
@@ -416,7 +437,10 @@ impl Settings {
                 24 * 3600,
                 ("photo_draft_ttl_s", "WANGJU_PHOTO_DRAFT_TTL_S"),
             )?),
-            storage,
+            storage: StorageSettings {
+                url: storage,
+                s3_keys,
+            },
             wechat: WechatSettings {
                 mode,
                 api_base,
@@ -529,6 +553,32 @@ fn credentials(
     Ok(AppCredentials { appid, secret })
 }
 
+/// Both keys or neither: half a key pair would silently fall back to `AWS_*`.
+fn s3_keys(
+    access_key_id: Option<String>,
+    secret_access_key: Option<SecretString>,
+) -> Result<Option<S3Keys>, SettingsError> {
+    let access_key_id = access_key_id.filter(|id| !id.is_empty());
+    let secret_access_key = secret_access_key.filter(|s| !s.expose_secret().is_empty());
+    match (access_key_id, secret_access_key) {
+        (Some(access_key_id), Some(secret_access_key)) => Ok(Some(S3Keys {
+            access_key_id,
+            secret_access_key,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(invalid(
+            "storage_secret_access_key",
+            "WANGJU_STORAGE_SECRET_ACCESS_KEY",
+            "is required when WANGJU_STORAGE_ACCESS_KEY_ID is set",
+        )),
+        (None, Some(_)) => Err(invalid(
+            "storage_access_key_id",
+            "WANGJU_STORAGE_ACCESS_KEY_ID",
+            "is required when WANGJU_STORAGE_SECRET_ACCESS_KEY is set",
+        )),
+    }
+}
+
 fn check_aes_key(
     value: Option<SecretString>,
     key: &'static str,
@@ -613,6 +663,35 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("very-secret-value-123"));
         assert!(!debug.contains(SANDBOX_MP_TOKEN));
+    }
+
+    #[test]
+    fn storage_keys_are_read_redacted_and_refused_by_half() {
+        let settings = with(&[
+            ("storage", "s3://media?endpoint=http://127.0.0.1:9000"),
+            ("storage_access_key_id", "AKIDEXAMPLE"),
+            ("storage_secret_access_key", "storage-secret-value-456"),
+        ])
+        .expect("valid");
+        let keys = settings.storage.s3_keys.as_ref().expect("keys");
+        assert_eq!(keys.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(
+            keys.secret_access_key.expose_secret(),
+            "storage-secret-value-456"
+        );
+        assert!(!format!("{settings:?}").contains("storage-secret-value-456"));
+        assert!(with(&[]).expect("defaults").storage.s3_keys.is_none());
+
+        let err = with(&[("storage_access_key_id", "AKIDEXAMPLE")]).expect_err("half a pair");
+        assert!(
+            err.to_string().contains("WANGJU_STORAGE_SECRET_ACCESS_KEY"),
+            "{err}"
+        );
+        let err = with(&[("storage_secret_access_key", "s")]).expect_err("half a pair");
+        assert!(
+            err.to_string().contains("WANGJU_STORAGE_ACCESS_KEY_ID"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod fraud;
 pub mod identity;
 pub mod listing;
 pub mod moderation;
+pub mod orphans;
 pub mod role;
 pub mod template;
 pub mod text;

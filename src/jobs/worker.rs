@@ -5,7 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     jobs::Job,
     repo,
-    service::{auth, media, moderation, notifications},
+    service::{auth, media, moderation, notifications, uploads},
     storage::MediaStore,
     wechat::client::{CustomMessage, ErrorClass, WechatClient, WechatError},
 };
@@ -145,9 +145,26 @@ pub async fn tick(deps: &JobDeps) -> Result<usize, DbErr> {
     Ok(count)
 }
 
-/// Deletes what only needs to live a while: callback receipts and finished jobs.
-async fn clean_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// A stored file without an `uploads` row is an orphan only once it is this old: an upload's
+/// row follows its file within seconds, and even a 200 MiB video (whose S3 time may be when its
+/// multipart upload began) is stored within minutes.
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
+
+/// Deletes what only needs to live a while: callback receipts, finished jobs and orphaned
+/// media files.
+async fn clean_up(deps: &JobDeps) {
     let now = Utc::now();
+    if let Err(err) = clean_up_rows(&deps.db, now).await {
+        tracing::warn!(error = %err, "clean-up of old rows failed");
+    }
+    match uploads::sweep_orphans(&deps.db, &deps.store, ORPHAN_MIN_AGE, now).await {
+        Ok(0) => {}
+        Ok(files) => tracing::info!(files, "orphaned media files removed"),
+        Err(err) => tracing::warn!(error = %err, "orphaned media sweep failed"),
+    }
+}
+
+async fn clean_up_rows(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), DbErr> {
     // WeChat retries within seconds; two days is far beyond any retry.
     let receipts = repo::receipts::delete_older_than(db, now - chrono::Duration::days(2)).await?;
     let jobs = repo::jobs::delete_finished_before(db, now - chrono::Duration::days(14)).await?;
@@ -165,9 +182,7 @@ pub async fn run_worker(deps: JobDeps, poll: Duration, mut stop: watch::Receiver
             break;
         }
         if last_cleanup.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
-            if let Err(err) = clean_up(&deps.db).await {
-                tracing::warn!(error = %err, "clean-up failed");
-            }
+            clean_up(&deps).await;
             last_cleanup = Some(tokio::time::Instant::now());
         }
         let busy = match tick(&deps).await {

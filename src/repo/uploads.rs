@@ -1,9 +1,12 @@
 //! Queries on `uploads`.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use entity::upload;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 
 /// Records an image received in chat, to be copied from WeChat by a background job.
@@ -92,6 +95,24 @@ pub async fn find_many(
         .filter(upload::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
+}
+
+/// Which of `keys` are the storage key of some upload (one query; callers pass a few hundred).
+pub async fn known_keys(
+    db: &impl ConnectionTrait,
+    keys: &[&str],
+) -> Result<HashSet<String>, DbErr> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found: Vec<Option<String>> = upload::Entity::find()
+        .select_only()
+        .column(upload::Column::StorageKey)
+        .filter(upload::Column::StorageKey.is_in(keys.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Saves changed fields of an upload.

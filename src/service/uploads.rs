@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use sea_orm::ConnectionTrait;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::{
+    domain::orphans,
     error::AppError,
     repo::{self, uploads::NewReadyUpload},
     storage::{
@@ -121,7 +123,7 @@ pub async fn receive(
         Received::Disk { file, .. } => store.put_file(&key, file.path()).await,
     };
     stored.map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let row = repo::uploads::insert_ready(
+    let inserted = repo::uploads::insert_ready(
         db,
         NewReadyUpload {
             owner_id,
@@ -137,7 +139,18 @@ pub async fn receive(
         },
         now,
     )
-    .await?;
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err) => {
+            // Without its row nobody can reach the file: remove it now rather than leave it to
+            // the hourly sweep.
+            if let Err(cleanup) = store.delete(&key).await {
+                tracing::warn!(storage.key = %key, error = %cleanup, "unrecorded upload not removed; the orphan sweep will");
+            }
+            return Err(err.into());
+        }
+    };
     tracing::info!(
         upload.id = row.id,
         upload.kind = sniffed.kind.as_str(),
@@ -155,6 +168,40 @@ pub async fn receive(
         height: checked.height,
         duration: checked.duration,
     })
+}
+
+/// Stored files looked up in `uploads` per query.
+const SWEEP_BATCH: usize = 500;
+
+/// Deletes stored files that no `uploads` row names and that were written before
+/// `now - min_age` (a younger file may have its row on the way); returns how many went.
+pub async fn sweep_orphans(
+    db: &impl ConnectionTrait,
+    store: &MediaStore,
+    min_age: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let unavailable = |e: storage::StorageError| AppError::Unavailable(e.to_string());
+    let cutoff = now
+        - chrono::Duration::from_std(min_age)
+            .map_err(|e| AppError::Internal(format!("sweep age: {e}")))?;
+    let mut batches = std::pin::pin!(store.list().chunks(SWEEP_BATCH));
+    let mut deleted = 0;
+    while let Some(batch) = batches.next().await {
+        let batch = batch
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let keys: Vec<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+        let recorded = repo::uploads::known_keys(db, &keys).await?;
+        let stored = batch.iter().map(|o| (o.key.as_str(), o.last_modified));
+        for key in orphans::orphans(stored, &recorded, cutoff) {
+            store.delete(key).await.map_err(unavailable)?;
+            tracing::info!(storage.key = key, "orphaned media file removed");
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }
 
 /// Reads the first bytes, decides the type, then reads the rest up to that kind's limit: an

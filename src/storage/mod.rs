@@ -7,7 +7,12 @@ pub mod sniff;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path};
+use secrecy::ExposeSecret;
+
+use crate::settings::StorageSettings;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +37,9 @@ pub struct MediaStore {
 
 impl MediaStore {
     /// Opens `file://<dir>` (created if missing) or `s3://<bucket>?endpoint=..&region=..`
-    /// (credentials from the usual `AWS_*` variables).
-    pub fn open(url: &str, public_url: &url::Url) -> Result<Self, StorageError> {
+    /// (keys from the settings, else from the usual `AWS_*` variables). The bucket must exist.
+    pub fn open(settings: &StorageSettings, public_url: &url::Url) -> Result<Self, StorageError> {
+        let url = settings.url.as_str();
         let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StorageError::Config(format!("cannot create `{dir}`: {e}")))?;
@@ -45,6 +51,11 @@ impl MediaStore {
                 .ok_or_else(|| StorageError::Config("s3:// URL without a bucket".to_owned()))?;
             let mut builder =
                 object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(keys) = &settings.s3_keys {
+                builder = builder
+                    .with_access_key_id(&keys.access_key_id)
+                    .with_secret_access_key(keys.secret_access_key.expose_secret());
+            }
             for (key, value) in parsed.query_pairs() {
                 builder = match key.as_ref() {
                     "endpoint" => builder
@@ -100,6 +111,25 @@ impl MediaStore {
         Ok(())
     }
 
+    /// Removes the file under `key`; a file already gone is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&Path::parse(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Every stored file with its last change, as the store lists them (in no set order).
+    pub fn list(&self) -> impl Stream<Item = Result<StoredObject, StorageError>> + Send + use<> {
+        self.store.list(None).map(|meta| {
+            let meta = meta?;
+            Ok(StoredObject {
+                key: meta.location.to_string(),
+                last_modified: meta.last_modified,
+            })
+        })
+    }
+
     /// Reads the bytes under `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
@@ -109,6 +139,15 @@ impl MediaStore {
     pub fn url(&self, key: &str) -> String {
         format!("{}/{key}", self.public_base)
     }
+}
+
+/// One stored file, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key (`<yyyy>/<mm>/<uuid>.<ext>` for files we stored).
+    pub key: String,
+    /// When it was last written.
+    pub last_modified: DateTime<Utc>,
 }
 
 /// A fresh storage key for a file of this extension: `<yyyy>/<mm>/<uuid>.<ext>`.
@@ -124,12 +163,18 @@ pub fn new_key(ext: &str, now: chrono::DateTime<chrono::Utc>) -> String {
 mod tests {
     use super::*;
 
+    fn settings(url: &str) -> StorageSettings {
+        StorageSettings {
+            url: url.to_owned(),
+            s3_keys: None,
+        }
+    }
+
     #[tokio::test]
     async fn a_local_store_round_trips_bytes_and_builds_public_urls() {
         let dir = tempfile::tempdir().expect("dir");
-        let url = format!("file://{}", dir.path().display());
         let store = MediaStore::open(
-            &url,
+            &settings(&format!("file://{}", dir.path().display())),
             &url::Url::parse("http://127.0.0.1:8080/").expect("url"),
         )
         .expect("store");
@@ -146,12 +191,21 @@ mod tests {
             "http://127.0.0.1:8080/media/2026/11/a.png"
         );
         assert!(store.get("2026/11/missing.png").await.is_err());
+
+        let listed: Vec<String> = store.list().map(|o| o.expect("listed").key).collect().await;
+        assert_eq!(listed, vec!["2026/11/a.png".to_owned()]);
+        store.delete("2026/11/a.png").await.expect("delete");
+        assert!(store.get("2026/11/a.png").await.is_err());
+        store
+            .delete("2026/11/a.png")
+            .await
+            .expect("deleting a missing file is fine");
     }
 
     #[test]
     fn unknown_storage_schemes_are_refused() {
         let public = url::Url::parse("http://127.0.0.1:8080/").expect("url");
-        assert!(MediaStore::open("ftp://x", &public).is_err());
-        assert!(MediaStore::open("s3://bucket?colour=blue", &public).is_err());
+        assert!(MediaStore::open(&settings("ftp://x"), &public).is_err());
+        assert!(MediaStore::open(&settings("s3://bucket?colour=blue"), &public).is_err());
     }
 }

@@ -6,7 +6,9 @@ use std::sync::{Arc, Once};
 use figment::{Figment, providers::Serialized};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Map, Value};
-use wangju::{settings::Settings, startup::Application, wechat::client::WechatClient};
+use wangju::{
+    settings::Settings, startup::Application, storage::MediaStore, wechat::client::WechatClient,
+};
 
 use crate::fake_wechat::{FAKE_MINIAPP_APPID, FAKE_MP_APPID, FakeWechat};
 
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub admin_token: String,
     /// The app's own WeChat client (sandbox, or live against a fake).
     pub wechat: WechatClient,
+    /// The app's media storage.
+    pub store: MediaStore,
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
     guard: Arc<DatabaseGuard>,
@@ -294,6 +298,7 @@ async fn start(
     let addr = app.local_addr();
     let db = app.state().db.clone();
     let wechat = app.state().wechat.clone();
+    let store = app.state().store.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -305,6 +310,7 @@ async fn start(
         database_url,
         admin_token: ADMIN_TOKEN.to_owned(),
         wechat,
+        store,
         _stop: stop,
         guard,
         media,

@@ -18,6 +18,7 @@ mod migrations;
 mod notifications;
 mod process;
 mod push;
+mod s3;
 mod uploads;
 mod votes;
 mod wechat_client;

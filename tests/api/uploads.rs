@@ -1,10 +1,12 @@
 //! `POST /api/v1/uploads`: type from the bytes, image checks, durations, size limits.
 
-use std::io::Cursor;
+use std::{io::Cursor, time::Duration};
 
+use chrono::Utc;
 use image::{ImageFormat, RgbImage};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait};
 use serde_json::Value;
+use wangju::service::uploads::sweep_orphans;
 
 use crate::{
     db_test,
@@ -48,7 +50,7 @@ async fn upload(
 }
 
 /// Uploads as a fresh user and expects 201.
-async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
+pub async fn upload_ok(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Value {
     let (token, _) = app.login("alice").await;
     let res = upload(app, Some(&token), file_name, content_type, bytes).await;
     let status = res.status();
@@ -65,13 +67,19 @@ async fn expect_error(res: reqwest::Response, status: u16, code: &str) -> String
     body["error"]["message"].as_str().unwrap().to_owned()
 }
 
+/// The storage key of an uploaded file, from its public URL.
+pub fn key_of(body: &Value) -> String {
+    let url = body["url"].as_str().unwrap();
+    url.split_once("/media/").unwrap().1.to_owned()
+}
+
 async fn nothing_stored(app: &TestApp) {
     let rows = entity::upload::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(rows, 0, "no upload row");
     assert_eq!(app.media_files(), Vec::<String>::new(), "no stored file");
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     RgbImage::from_pixel(width, height, image::Rgb([200, 30, 30]))
         .write_to(&mut out, ImageFormat::Png)
@@ -126,7 +134,7 @@ fn mp4(seconds: u32, payload: usize) -> Vec<u8> {
 }
 
 /// `frames` silent MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes, 1152 samples).
-fn mp3(frames: usize) -> Vec<u8> {
+pub fn mp3(frames: usize) -> Vec<u8> {
     let mut frame = vec![0u8; 417];
     frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
     frame.repeat(frames)
@@ -426,3 +434,75 @@ db_test!(the_upload_endpoint_is_documented, |app| async move {
     );
     assert!(op["responses"]["201"].is_object(), "{op}");
 });
+
+/// Makes every insert into `uploads` fail for real, through the app's own connection.
+async fn refuse_upload_rows(app: &TestApp) {
+    let sql = match app.db.get_database_backend() {
+        DbBackend::Sqlite => {
+            "CREATE TRIGGER refuse_uploads BEFORE INSERT ON uploads \
+             BEGIN SELECT RAISE(ABORT, 'uploads refused by the test'); END;"
+        }
+        DbBackend::Postgres => {
+            "CREATE FUNCTION refuse_uploads() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'uploads refused by the test'; END $$; \
+             CREATE TRIGGER refuse_uploads BEFORE INSERT ON uploads \
+             FOR EACH ROW EXECUTE FUNCTION refuse_uploads();"
+        }
+        other => panic!("no test trigger for {other:?}"),
+    };
+    app.db.execute_unprepared(sql).await.unwrap();
+}
+
+db_test!(
+    an_upload_whose_row_cannot_be_written_leaves_no_file_behind,
+    |app| async move {
+        let (token, _) = app.login("alice").await;
+        refuse_upload_rows(&app).await;
+        // An image (stored from memory) and a recording (streamed from its spool file).
+        let image = upload(&app, Some(&token), "a.png", "image/png", &png(8, 8)).await;
+        expect_error(image, 500, "internal").await;
+        let audio = upload(&app, Some(&token), "a.mp3", "audio/mpeg", &mp3(383)).await;
+        expect_error(audio, 500, "internal").await;
+        nothing_stored(&app).await;
+    }
+);
+
+db_test!(
+    the_sweep_removes_old_unrecorded_files_and_nothing_else,
+    |app| async move {
+        let recorded = upload_ok(&app, "a.png", "image/png", &png(8, 8)).await;
+        let recorded_key = key_of(&recorded);
+        // A file whose row never came (the server died in between), and a file of someone else.
+        let orphan = wangju::storage::new_key("png", Utc::now());
+        app.store.put(&orphan, png(4, 4).into()).await.unwrap();
+        app.store
+            .put("notes/readme.txt", "not ours".into())
+            .await
+            .unwrap();
+        let mut everything = vec![
+            recorded_key.clone(),
+            orphan.clone(),
+            "notes/readme.txt".to_owned(),
+        ];
+        everything.sort();
+
+        // Stored a moment ago: its row may still be on the way, so it stays.
+        let hour = Duration::from_secs(3600);
+        let swept = sweep_orphans(&app.db, &app.store, hour, Utc::now()).await;
+        assert_eq!(swept.unwrap(), 0);
+        assert_eq!(app.media_files(), everything);
+
+        // Old enough: the orphan goes, the recorded upload and the foreign file stay.
+        let swept = sweep_orphans(&app.db, &app.store, Duration::ZERO, Utc::now()).await;
+        assert_eq!(swept.unwrap(), 1);
+        everything.retain(|key| *key != orphan);
+        assert_eq!(app.media_files(), everything);
+        let served = app
+            .client
+            .get(recorded["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), 200);
+    }
+);
