@@ -144,8 +144,12 @@ pub async fn receive(
         Ok(row) => row,
         Err(err) => {
             // Without its row nobody can reach the file: remove it now rather than leave it to
-            // the hourly sweep.
-            if let Err(cleanup) = store.delete(&key).await {
+            // the hourly sweep. Only when the row is surely absent: an insert whose answer was
+            // lost may have committed, and when in doubt the sweep decides later.
+            let absent = repo::uploads::known_keys(db, &[key.as_str()])
+                .await
+                .is_ok_and(|known| known.is_empty());
+            if absent && let Err(cleanup) = store.delete(&key).await {
                 tracing::warn!(storage.key = %key, error = %cleanup, "unrecorded upload not removed; the orphan sweep will");
             }
             return Err(err.into());
