@@ -4,13 +4,14 @@
 //! its dedup key with the reply in `callback_receipts` (unique). A concurrent retry blocks on
 //! that key (or on SQLite, on the write lock) until the first transaction ends, then finds the
 //! key taken, rolls its own work back and answers the stored reply. A crash before commit
-//! leaves nothing behind, so WeChat's next retry does the work. A moka cache in front answers
-//! quick retries without the database.
+//! leaves nothing behind, so WeChat's next retry does the work. No reply cache sits in front:
+//! WeChat retries only an answer it did not get within 5 s, and the budget answers sooner, so
+//! retries are rare, while a cache big enough to cover WeChat's 15 s of retries at a push
+//! burst's rate would hold tens of megabytes.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use moka::future::Cache;
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -59,7 +60,7 @@ pub enum PushApp {
     MiniProgram,
 }
 
-/// Keys and caches of the push endpoint, built once from the settings.
+/// Keys and limits of the push endpoint, built once from the settings.
 #[derive(Clone)]
 pub struct PushEndpoint {
     token: SecretString,
@@ -68,7 +69,6 @@ pub struct PushEndpoint {
     budget: Duration,
     replay_window: Option<Duration>,
     draft_ttl: Duration,
-    recent: Cache<String, String>,
 }
 
 /// A key in the settings could not be used.
@@ -108,12 +108,6 @@ impl PushEndpoint {
             budget: callback.budget,
             replay_window: callback.replay_window,
             draft_ttl: settings.photo_draft_ttl,
-            // Only WeChat's quick retries need it (the receipts table is the guarantee), so it
-            // stays small: 10,000 recent replies for 30 s keep memory flat under load.
-            recent: Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(30))
-                .build(),
         })
     }
 }
@@ -304,19 +298,11 @@ async fn respond(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> 
 /// finishes late delivers its reply by customer-service message instead.
 async fn act_within_budget(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> {
     let key = inbound.dedup_key();
-    if let Some(reply) = deps.endpoint.recent.get(&key).await {
-        return Ok(reply);
-    }
     let (answer, answered) = tokio::sync::oneshot::channel::<Result<String, AppError>>();
     let task_deps = deps.clone();
     tokio::spawn(async move {
         match act_once(&task_deps, &inbound, &key).await {
             Ok(handled) => {
-                task_deps
-                    .endpoint
-                    .recent
-                    .insert(key, handled.xml.clone())
-                    .await;
                 if answer.send(Ok(handled.xml)).is_err()
                     && let Some(text) = handled.text
                 {
