@@ -164,7 +164,10 @@ pub fn respond(fake: &Fake, method: &Method, path: &str, query: &str, body: &[u8
         }
         _ if !param("access_token").starts_with("fake-at-") => {
             fake.count("refused");
-            error(40001, "invalid credential, access_token is invalid or not latest")
+            error(
+                40001,
+                "invalid credential, access_token is invalid or not latest",
+            )
         }
         (&Method::POST, "/wxa/msg_sec_check") => {
             fake.count("msg_sec_check");
@@ -216,15 +219,20 @@ async fn handle(
         Err(_) => return Ok(answer(400, "text/plain", "bad body".to_owned())),
     };
     let value = respond(&fake, &method, &path, &query, &body);
-    Ok(answer(200, "application/json; charset=utf-8", value.to_string()))
+    Ok(answer(
+        200,
+        "application/json; charset=utf-8",
+        value.to_string(),
+    ))
 }
 
 fn answer(status: u16, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     response
 }
 
@@ -255,7 +263,10 @@ async fn serve(listener: TcpListener, fake: Arc<Fake>) {
 fn main() -> ExitCode {
     let args = Args::parse();
     if !args.listen.ip().is_loopback() {
-        eprintln!("wangju-fake-wechat: {} is not a loopback address", args.listen);
+        eprintln!(
+            "wangju-fake-wechat: {} is not a loopback address",
+            args.listen
+        );
         return ExitCode::FAILURE;
     }
     // One thread: the fake should cost the shared machine as little as possible.
