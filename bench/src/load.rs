@@ -106,6 +106,8 @@ pub struct Tally {
     pub last_done: Option<Instant>,
     /// The first wrong answer or error, for the report.
     pub first_problem: Option<String>,
+    /// What correct answers gave to keep (logins: `<person id> <token>`), warm-up included.
+    pub captured: Vec<String>,
 }
 
 impl Tally {
@@ -124,6 +126,7 @@ impl Tally {
             bad_total: 0,
             last_done: None,
             first_problem: None,
+            captured: Vec::new(),
         })
     }
 
@@ -145,6 +148,7 @@ impl Tally {
         if self.first_problem.is_none() {
             self.first_problem = other.first_problem;
         }
+        self.captured.extend(other.captured);
         Ok(())
     }
 
@@ -170,7 +174,8 @@ pub async fn run(plan: Arc<Plan>, connections: usize) -> Result<Tally, String> {
     Ok(total)
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+/// Opens one keep-alive HTTP/1.1 connection (no Nagle delay: requests are small).
+pub(crate) async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -188,23 +193,31 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-enum Outcome {
+/// What came back for one request.
+pub(crate) enum Outcome {
+    /// Status and body.
     Answer(u16, Bytes),
+    /// No answer: connection refused or broken, or a timeout.
     Failed(String),
 }
 
-async fn exchange(
+/// Sends one request on `sender` and reads the whole answer, within `REQUEST_TIMEOUT`.
+pub(crate) async fn exchange(
     sender: &mut SendRequest<Full<Bytes>>,
-    plan: &Plan,
+    host: &str,
     prepared: &Prepared,
 ) -> Outcome {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(prepared.method.clone())
         .uri(prepared.path.as_str())
-        .header(header::HOST, plan.host.as_str())
-        .header(header::CONTENT_TYPE, "text/xml")
-        .body(Full::new(prepared.body.clone()));
-    let request = match request {
+        .header(header::HOST, host);
+    if let Some(content_type) = prepared.content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in &prepared.headers {
+        request = request.header(name, value);
+    }
+    let request = match request.body(Full::new(prepared.body.clone())) {
         Ok(request) => request,
         Err(e) => return Outcome::Failed(format!("request: {e}")),
     };
@@ -231,10 +244,10 @@ async fn worker(plan: &Plan) -> Result<Tally, String> {
         };
         let started = Instant::now();
         let outcome = match sender.as_mut() {
-            Some(s) => exchange(s, plan, prepared).await,
+            Some(s) => exchange(s, &plan.host, prepared).await,
             None => match connect(plan.addr).await {
                 Ok(mut s) => {
-                    let outcome = exchange(&mut s, plan, prepared).await;
+                    let outcome = exchange(&mut s, &plan.host, prepared).await;
                     sender = Some(s);
                     outcome
                 }
@@ -257,11 +270,14 @@ async fn worker(plan: &Plan) -> Result<Tally, String> {
                 }
             }
             Outcome::Answer(status, body) => {
-                let verdict = if status == 200 {
-                    plan.checker.check(&prepared.expect, &body)
+                let (verdict, capture) = if status == 200 {
+                    plan.checker.judge(&prepared.expect, &body)
                 } else {
-                    Verdict::Wrong
+                    (Verdict::Wrong, None)
                 };
+                if let Some(capture) = capture {
+                    tally.captured.push(capture);
+                }
                 match verdict {
                     Verdict::Ok => tally.ok_total += 1,
                     Verdict::Deferred => tally.deferred_total += 1,

@@ -63,6 +63,7 @@ pub struct Sample {
     server: Option<u64>,
     client: Option<u64>,
     database: Option<u64>,
+    fake: Option<u64>,
     machine: Option<u64>,
 }
 
@@ -75,6 +76,8 @@ pub struct Usage {
     /// The PostgreSQL backends of the benchmark's database (none on SQLite, which runs inside
     /// wangju).
     pub database_cores: Option<f64>,
+    /// The fake WeChat's (run in live mode against it).
+    pub fake_cores: Option<f64>,
     /// Everything else on the machine: other users' work, the kernel's own threads.
     pub other_cores: Option<f64>,
 }
@@ -92,17 +95,20 @@ impl Usage {
         let server_cores = cores(before.server, after.server);
         let client_cores = cores(before.client, after.client);
         let database_cores = cores(before.database, after.database);
+        let fake_cores = cores(before.fake, after.fake);
         let other_cores = cores(before.machine, after.machine).map(|machine| {
             (machine
                 - server_cores.unwrap_or(0.0)
                 - client_cores.unwrap_or(0.0)
-                - database_cores.unwrap_or(0.0))
+                - database_cores.unwrap_or(0.0)
+                - fake_cores.unwrap_or(0.0))
             .max(0.0)
         });
         Self {
             server_cores,
             client_cores,
             database_cores,
+            fake_cores,
             other_cores,
         }
     }
@@ -112,14 +118,21 @@ impl Usage {
 pub struct Sampler {
     server_pid: Option<String>,
     postgres_db: Option<String>,
+    fake_pid: Option<String>,
 }
 
 impl Sampler {
-    /// A sampler for the server with this pid (or none) and its PostgreSQL database (or none).
-    pub fn new(server_pid: Option<u32>, postgres_db: Option<String>) -> Self {
+    /// A sampler for the server with this pid (or none), its PostgreSQL database (or none) and
+    /// the fake WeChat with this pid (or none).
+    pub fn new(
+        server_pid: Option<u32>,
+        postgres_db: Option<String>,
+        fake_pid: Option<u32>,
+    ) -> Self {
         Self {
             server_pid: server_pid.map(|p| p.to_string()),
             postgres_db,
+            fake_pid: fake_pid.map(|p| p.to_string()),
         }
     }
 
@@ -130,6 +143,7 @@ impl Sampler {
             server: self.server_pid.as_deref().and_then(cpu_ticks),
             client: cpu_ticks("self"),
             database: self.postgres_db.as_deref().and_then(postgres_backend_ticks),
+            fake: self.fake_pid.as_deref().and_then(cpu_ticks),
             machine: machine_busy_ticks(),
         }
     }

@@ -5,8 +5,13 @@
 
 use std::{fmt, sync::Arc};
 
+use crate::api;
+
 use bytes::Bytes;
-use hyper::Method;
+use hyper::{
+    Method,
+    header::{HeaderName, HeaderValue},
+};
 use wangju::{
     campaign::replies::Replies,
     wechat::{
@@ -33,6 +38,17 @@ pub enum Scenario {
     KeywordPlain,
     /// Scenario 3: `网言网语 <text>` → a work stored in the database (plain mode).
     Slogan,
+    /// Not measured: approves pending works (submitting more slogans first if there are too
+    /// few) until `--min-works` are approved, and writes their ids to `--works-out`.
+    SetupWorks,
+    /// Scenario 4: mini-program login with a new code each (a new person and session, one
+    /// `jscode2session` call to the fake WeChat); tokens go to `--tokens-out`.
+    Login,
+    /// Scenario 5: votes, each a distinct (person, work) pair, from `--tokens-in` and
+    /// `--works-in`.
+    Vote,
+    /// Scenario 6: the hot listing of approved works, overall and in one category, a few pages.
+    WorksHot,
 }
 
 impl fmt::Display for Scenario {
@@ -42,6 +58,10 @@ impl fmt::Display for Scenario {
             Scenario::KeywordSafe => "keyword-safe",
             Scenario::KeywordPlain => "keyword-plain",
             Scenario::Slogan => "slogan",
+            Scenario::SetupWorks => "setup-works",
+            Scenario::Login => "login",
+            Scenario::Vote => "vote",
+            Scenario::WorksHot => "works-hot",
         })
     }
 }
@@ -55,7 +75,7 @@ pub struct Keys {
 }
 
 /// What a correct answer to one request contains.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Expect {
     /// `{"status":"ok"}`.
     Healthy,
@@ -65,6 +85,17 @@ pub enum Expect {
     Safe { openid: String, keyword: u16 },
     /// A plain reply to `openid` that confirms a stored work.
     Slogan { openid: String },
+    /// JSON of a login: a token and the person's id (kept for the vote scenario).
+    Login,
+    /// JSON of a counted vote for `work_id`, with fewer than `cap` votes left today.
+    Vote { work_id: i64, cap: u32 },
+    /// A page of exactly `items` approved works (in `category`, if given).
+    Listing {
+        items: usize,
+        category: Option<String>,
+    },
+    /// Any 200 answer (set-up requests).
+    Status200,
 }
 
 /// One ready-to-send request.
@@ -73,6 +104,10 @@ pub struct Prepared {
     pub method: Method,
     /// Path and query (origin form).
     pub path: String,
+    /// `Content-Type` of the body, if there is one.
+    pub content_type: Option<&'static str>,
+    /// Further headers (`Authorization`, `X-Forwarded-For`), parsed before the clock starts.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Body (empty for GET).
     pub body: Bytes,
     /// What the answer must contain.
@@ -168,18 +203,40 @@ pub fn prepare(
         return Ok(vec![Prepared {
             method: Method::GET,
             path: "/healthz".to_owned(),
+            content_type: None,
+            headers: Vec::new(),
             body: Bytes::new(),
             expect: Expect::Healthy,
         }]);
     }
+    callback_requests(
+        scenario,
+        keys,
+        keywords,
+        0..count.min(MAX_POOL),
+        msg_base,
+        now,
+    )
+}
+
+/// Callback requests number `range` of `scenario` (slogan texts carry the number, so two
+/// ranges never repeat a text); MsgIds start at `msg_base`.
+pub fn callback_requests(
+    scenario: Scenario,
+    keys: &Keys,
+    keywords: &[(String, u16)],
+    range: std::ops::Range<usize>,
+    msg_base: i64,
+    now: i64,
+) -> Result<Vec<Prepared>, String> {
     if keywords.is_empty() && scenario != Scenario::Slogan {
         return Err("the replies file defines no keywords".to_owned());
     }
-    let count = count.min(MAX_POOL);
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        // `count` is at most MAX_POOL, so the index fits.
-        let index = i64::try_from(i).unwrap_or(i64::MAX);
+    let first = range.start;
+    let mut out = Vec::with_capacity(range.len());
+    for i in range {
+        // Callers keep ranges within a few million, so the offset fits.
+        let index = i64::try_from(i - first).unwrap_or(i64::MAX);
         let msg_id = msg_base + index;
         let openid = format!("obench{msg_base}x{i}");
         // Distinct decimal nonces, like WeChat's.
@@ -207,7 +264,7 @@ pub fn prepare(
                     openid: openid.clone(),
                 },
             ),
-            Scenario::Healthz => unreachable!("handled above"),
+            other => return Err(format!("{other} is not a callback scenario")),
         };
         let xml = text_xml(&openid, msg_id, now, &content);
         let (path, body) =
@@ -215,6 +272,8 @@ pub fn prepare(
         out.push(Prepared {
             method: Method::POST,
             path,
+            content_type: Some("text/xml"),
+            headers: Vec::new(),
             body,
             expect,
         });
@@ -254,6 +313,29 @@ fn is_text_reply(xml: &str, openid: &str, content: &str, partial: bool) -> bool 
 impl Checker {
     /// Judges an answer with status 200.
     pub fn check(&self, expect: &Expect, body: &[u8]) -> Verdict {
+        self.judge(expect, body).0
+    }
+
+    /// Judges an answer with status 200; a correct login also gives `<person id> <token>`.
+    pub fn judge(&self, expect: &Expect, body: &[u8]) -> (Verdict, Option<String>) {
+        let verdict = |ok: bool| if ok { Verdict::Ok } else { Verdict::Wrong };
+        match expect {
+            Expect::Login => match api::check_login(body) {
+                Some(capture) => (Verdict::Ok, Some(capture)),
+                None => (Verdict::Wrong, None),
+            },
+            Expect::Vote { work_id, cap } => (verdict(api::check_vote(body, *work_id, *cap)), None),
+            Expect::Listing { items, category } => (
+                verdict(api::check_listing(body, *items, category.as_deref())),
+                None,
+            ),
+            Expect::Status200 => (Verdict::Ok, None),
+            _ => (self.check_callback(expect, body), None),
+        }
+    }
+
+    /// Judges a callback answer (or `/healthz`).
+    fn check_callback(&self, expect: &Expect, body: &[u8]) -> Verdict {
         let Ok(body) = std::str::from_utf8(body) else {
             return Verdict::Wrong;
         };
@@ -272,6 +354,9 @@ impl Checker {
                     .is_some_and(|text| is_text_reply(&inner, openid, text, false))
             }),
             Expect::Slogan { openid } => is_text_reply(body, openid, SLOGAN_ACCEPTED, true),
+            Expect::Login | Expect::Vote { .. } | Expect::Listing { .. } | Expect::Status200 => {
+                false
+            }
         };
         if ok { Verdict::Ok } else { Verdict::Wrong }
     }

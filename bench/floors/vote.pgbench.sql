@@ -1,0 +1,38 @@
+-- The PostgreSQL floor of scenario 5 (votes): one vote as src/service/votes.rs `record` writes
+-- it, statement for statement (src/repo/works.rs, src/repo/people.rs, src/repo/votes.rs), in
+-- one transaction. bench/run.sh runs it with pgbench after the vote scenario, against the same
+-- database, with the same number of clients:
+--   pgbench -n -M prepared -c 32 -j 1 -T <s> -f vote.pgbench.sql \
+--     -D wmin=.. -D wmax=.. -D pmin=.. -D pmax=.. -D category=.. -D cap=10 <url>
+-- Works and voters are drawn at random from ranges of existing rows. The campaign day is a fresh
+-- random value per vote, so no vote runs into the daily cap or an existing counted key (the
+-- server's votes all share one day; its `used` counter row exists after a person's first vote,
+-- here it is always inserted).
+\set w random(:wmin, :wmax)
+\set p random(:pmin, :pmax)
+\set d random(100000000, 999999999)
+BEGIN;
+-- lock_for_votes: the work's row lock first (a no-op write).
+UPDATE works SET vote_count = vote_count WHERE id = :w;
+-- works::find, people::find.
+SELECT * FROM works WHERE id = :w LIMIT 1;
+SELECT * FROM people WHERE id = :p LIMIT 1;
+-- The fraud evidence: the work's votes in the last minute, other accounts on the address today.
+SELECT count(*) FROM votes WHERE work_id = :w AND created_at >= now() - interval '1 minute';
+SELECT count(*) FROM (SELECT DISTINCT person_id FROM votes
+  WHERE ip = '10.9.' || CAST(:p AS text) AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS others;
+-- votes::insert: one counted vote per (work, person, day).
+INSERT INTO votes (work_id, person_id, category, campaign_day, ip, user_agent, created_at, status,
+  counted_key, void_reason, voided_at, flag_reason)
+  VALUES (:w, :p, :category, CAST(:d AS text), '10.9.' || CAST(:p AS text), 'wangju-bench', now(),
+  'counted', CAST(:w AS text) || '|' || CAST(:p AS text) || '|' || CAST(:d AS text), NULL, NULL, NULL)
+  ON CONFLICT (counted_key) DO NOTHING;
+-- open_day, take_day_slot: the daily cap.
+INSERT INTO vote_days (person_id, campaign_day, used) VALUES (:p, CAST(:d AS text), 0)
+  ON CONFLICT (person_id, campaign_day) DO NOTHING;
+UPDATE vote_days SET used = used + 1
+  WHERE person_id = :p AND campaign_day = CAST(:d AS text) AND used < :cap;
+-- works::add_votes, votes::used_on.
+UPDATE works SET vote_count = vote_count + 1 WHERE id = :w AND status = 'approved';
+SELECT used FROM vote_days WHERE person_id = :p AND campaign_day = CAST(:d AS text);
+COMMIT;
