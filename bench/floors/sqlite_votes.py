@@ -20,9 +20,10 @@ import time
 
 MAX_VOTES = 1_000_000
 
-LOCK = "UPDATE works SET vote_count = vote_count WHERE id = ?"
-WORK = "SELECT * FROM works WHERE id = ? LIMIT 1"
-PERSON = "SELECT * FROM people WHERE id = ? LIMIT 1"
+COUNT = (
+    "UPDATE works SET vote_count = vote_count + 1 WHERE id = ? AND status = 'approved'"
+    " RETURNING *"
+)
 RECENT = "SELECT count(*) FROM votes WHERE work_id = ? AND created_at >= ?"
 OTHERS = (
     "SELECT count(*) FROM (SELECT DISTINCT person_id FROM votes"
@@ -34,16 +35,11 @@ INSERT = (
     " VALUES (?, ?, ?, ?, ?, 'wangju-bench', ?, 'counted', ?, NULL, NULL, NULL)"
     " ON CONFLICT (counted_key) DO NOTHING"
 )
-OPEN_DAY = (
-    "INSERT INTO vote_days (person_id, campaign_day, used) VALUES (?, ?, 0)"
-    " ON CONFLICT (person_id, campaign_day) DO NOTHING"
-)
 TAKE_SLOT = (
-    "UPDATE vote_days SET used = used + 1"
-    " WHERE person_id = ? AND campaign_day = ? AND used < ?"
+    "INSERT INTO vote_days (person_id, campaign_day, used) VALUES (?, ?, 1)"
+    " ON CONFLICT (person_id, campaign_day) DO UPDATE SET used = vote_days.used + 1"
+    " WHERE vote_days.used < ? RETURNING used"
 )
-ADD = "UPDATE works SET vote_count = vote_count + 1 WHERE id = ? AND status = 'approved'"
-USED = "SELECT used FROM vote_days WHERE person_id = ? AND campaign_day = ?"
 
 
 def main() -> int:
@@ -71,16 +67,11 @@ def main() -> int:
         since = (now - datetime.timedelta(minutes=1)).isoformat()
         ip = f"10.9.{person >> 8 & 255}.{person & 255}"
         con.execute("BEGIN IMMEDIATE")
-        con.execute(LOCK, (work,))
-        con.execute(WORK, (work,)).fetchall()
-        con.execute(PERSON, (person,)).fetchall()
+        con.execute(COUNT, (work,)).fetchall()
         con.execute(RECENT, (work, since)).fetchall()
         con.execute(OTHERS, (ip, day, person)).fetchall()
         con.execute(INSERT, (work, person, category, day, ip, now.isoformat(), f"{work}|{person}|{day}"))
-        con.execute(OPEN_DAY, (person, day))
-        con.execute(TAKE_SLOT, (person, day, cap))
-        con.execute(ADD, (work,))
-        con.execute(USED, (person, day)).fetchall()
+        con.execute(TAKE_SLOT, (person, day, cap)).fetchall()
         con.execute("COMMIT")
         done += 1
     elapsed = max(time.perf_counter() - start, 1e-3)

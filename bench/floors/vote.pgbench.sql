@@ -12,12 +12,10 @@
 \set p random(:pmin, :pmax)
 \set d random(100000000, 999999999)
 BEGIN;
--- lock_for_votes: the work's row lock first (a no-op write).
-UPDATE works SET vote_count = vote_count WHERE id = :w;
--- works::find, people::find.
-SELECT * FROM works WHERE id = :w LIMIT 1;
-SELECT * FROM people WHERE id = :p LIMIT 1;
--- The fraud evidence: the work's votes in the last minute, other accounts on the address today.
+-- works::count_vote: count first, taking the work's row lock and reading the work back.
+UPDATE works SET vote_count = vote_count + 1 WHERE id = :w AND status = 'approved' RETURNING *;
+-- The fraud evidence of the signals that are on: the work's votes in the last minute, other
+-- accounts on the address today (the account-age signal is off in campaign.toml).
 SELECT count(*) FROM votes WHERE work_id = :w AND created_at >= now() - interval '1 minute';
 SELECT count(*) FROM (SELECT DISTINCT person_id FROM votes
   WHERE ip = '10.9.' || CAST(:p AS text) AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS others;
@@ -27,12 +25,8 @@ INSERT INTO votes (work_id, person_id, category, campaign_day, ip, user_agent, c
   VALUES (:w, :p, :category, CAST(:d AS text), '10.9.' || CAST(:p AS text), 'wangju-bench', now(),
   'counted', CAST(:w AS text) || '|' || CAST(:p AS text) || '|' || CAST(:d AS text), NULL, NULL, NULL)
   ON CONFLICT (counted_key) DO NOTHING;
--- open_day, take_day_slot: the daily cap.
-INSERT INTO vote_days (person_id, campaign_day, used) VALUES (:p, CAST(:d AS text), 0)
-  ON CONFLICT (person_id, campaign_day) DO NOTHING;
-UPDATE vote_days SET used = used + 1
-  WHERE person_id = :p AND campaign_day = CAST(:d AS text) AND used < :cap;
--- works::add_votes, votes::used_on.
-UPDATE works SET vote_count = vote_count + 1 WHERE id = :w AND status = 'approved';
-SELECT used FROM vote_days WHERE person_id = :p AND campaign_day = CAST(:d AS text);
+-- votes::take_day_slot: the daily cap, one conditional upsert.
+INSERT INTO vote_days (person_id, campaign_day, used) VALUES (:p, CAST(:d AS text), 1)
+  ON CONFLICT (person_id, campaign_day) DO UPDATE SET used = vote_days.used + 1
+  WHERE vote_days.used < :cap RETURNING used;
 COMMIT;
