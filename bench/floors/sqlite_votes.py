@@ -24,10 +24,10 @@ COUNT = (
     "UPDATE works SET vote_count = vote_count + 1 WHERE id = ? AND status = 'approved'"
     " RETURNING *"
 )
-RECENT = "SELECT count(*) FROM votes WHERE work_id = ? AND created_at >= ?"
-OTHERS = (
-    "SELECT count(*) FROM (SELECT DISTINCT person_id FROM votes"
-    " WHERE ip = ? AND campaign_day = ? AND person_id <> ?)"
+EVIDENCE = (
+    "SELECT (SELECT count(*) FROM votes WHERE work_id = ? AND created_at >= ?) AS work_votes,"
+    " (SELECT count(DISTINCT person_id) FROM votes"
+    " WHERE ip = ? AND campaign_day = ? AND person_id <> ?) AS other_accounts"
 )
 INSERT = (
     "INSERT INTO votes (work_id, person_id, category, campaign_day, ip, user_agent, created_at,"
@@ -68,8 +68,7 @@ def main() -> int:
         ip = f"10.9.{person >> 8 & 255}.{person & 255}"
         con.execute("BEGIN IMMEDIATE")
         con.execute(COUNT, (work,)).fetchall()
-        con.execute(RECENT, (work, since)).fetchall()
-        con.execute(OTHERS, (ip, day, person)).fetchall()
+        con.execute(EVIDENCE, (work, since, ip, day, person)).fetchall()
         con.execute(INSERT, (work, person, category, day, ip, now.isoformat(), f"{work}|{person}|{day}"))
         con.execute(TAKE_SLOT, (person, day, cap)).fetchall()
         con.execute("COMMIT")

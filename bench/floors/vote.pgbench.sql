@@ -14,11 +14,13 @@
 BEGIN;
 -- works::count_vote: count first, taking the work's row lock and reading the work back.
 UPDATE works SET vote_count = vote_count + 1 WHERE id = :w AND status = 'approved' RETURNING *;
--- The fraud evidence of the signals that are on: the work's votes in the last minute, other
--- accounts on the address today (the account-age signal is off in campaign.toml).
-SELECT count(*) FROM votes WHERE work_id = :w AND created_at >= now() - interval '1 minute';
-SELECT count(*) FROM (SELECT DISTINCT person_id FROM votes
-  WHERE ip = '10.9.' || CAST(:p AS text) AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS others;
+-- votes::count_evidence, for the signals that are on (the account-age signal is off in
+-- campaign.toml): the work's votes in the last minute and the other accounts on the address
+-- today, in one statement.
+SELECT (SELECT count(*) FROM votes WHERE work_id = :w AND created_at >= now() - interval '1 minute')
+    AS work_votes,
+  (SELECT count(DISTINCT person_id) FROM votes WHERE ip = '10.9.' || CAST(:p AS text)
+    AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS other_accounts;
 -- votes::insert: one counted vote per (work, person, day).
 INSERT INTO votes (work_id, person_id, category, campaign_day, ip, user_agent, created_at, status,
   counted_key, void_reason, voided_at, flag_reason)

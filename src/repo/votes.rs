@@ -5,7 +5,7 @@ use entity::{vote, vote_day};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    sea_query::{Asterisk, Expr, ExprTrait, OnConflict, Query},
 };
 
 /// What a new vote row holds.
@@ -156,35 +156,71 @@ pub async fn count_for_work(
         .await
 }
 
-/// Votes of any status on a work since `since`.
-pub async fn count_recent_for_work(
-    db: &impl ConnectionTrait,
-    work_id: i64,
-    since: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    vote::Entity::find()
-        .filter(vote::Column::WorkId.eq(work_id))
-        .filter(vote::Column::CreatedAt.gte(since))
-        .count(db)
-        .await
+/// The fraud evidence to count for one vote; a `None` count is not wanted.
+pub struct EvidenceQuery<'a> {
+    /// The work voted for.
+    pub work_id: i64,
+    /// Count the work's votes (any status) since then.
+    pub work_votes_since: Option<DateTime<Utc>>,
+    /// Count the other accounts that voted from this address on this campaign day.
+    pub accounts_on: Option<(&'a str, &'a str)>,
+    /// The voter, who is not one of the "other" accounts.
+    pub person_id: i64,
 }
 
-/// Distinct accounts other than `person_id` that voted from `ip` on `day`.
-pub async fn other_accounts_on_ip(
+/// What [`EvidenceQuery`] counted (0 where not wanted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvidenceCounts {
+    /// The work's votes in the window.
+    pub work_votes: u64,
+    /// Other accounts on the address that day.
+    pub other_accounts: u64,
+}
+
+/// Counts the wanted evidence in one statement (one scalar subquery per count), since each
+/// round trip is on every vote's path; nothing is sent when nothing is wanted.
+pub async fn count_evidence(
     db: &impl ConnectionTrait,
-    ip: &str,
-    day: &str,
-    person_id: i64,
-) -> Result<u64, DbErr> {
-    vote::Entity::find()
-        .select_only()
-        .column(vote::Column::PersonId)
-        .distinct()
-        .filter(vote::Column::Ip.eq(ip))
-        .filter(vote::Column::CampaignDay.eq(day))
-        .filter(vote::Column::PersonId.ne(person_id))
-        .count(db)
-        .await
+    query: EvidenceQuery<'_>,
+) -> Result<EvidenceCounts, DbErr> {
+    let mut select = Query::select();
+    if let Some(since) = query.work_votes_since {
+        let votes = Query::select()
+            .expr(Expr::col(Asterisk).count())
+            .from(vote::Entity)
+            .and_where(vote::Column::WorkId.eq(query.work_id))
+            .and_where(vote::Column::CreatedAt.gte(since))
+            .to_owned();
+        select.expr_as(Expr::from(votes), "work_votes");
+    }
+    if let Some((ip, day)) = query.accounts_on {
+        let accounts = Query::select()
+            .expr(Expr::col(vote::Column::PersonId).count_distinct())
+            .from(vote::Entity)
+            .and_where(vote::Column::Ip.eq(ip))
+            .and_where(vote::Column::CampaignDay.eq(day))
+            .and_where(vote::Column::PersonId.ne(query.person_id))
+            .to_owned();
+        select.expr_as(Expr::from(accounts), "other_accounts");
+    }
+    if query.work_votes_since.is_none() && query.accounts_on.is_none() {
+        return Ok(EvidenceCounts::default());
+    }
+    let row = db
+        .query_one(&select)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("evidence counts".to_owned()))?;
+    let count = |name: &str, wanted: bool| -> Result<u64, DbErr> {
+        if !wanted {
+            return Ok(0);
+        }
+        let n: i64 = row.try_get("", name)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok(EvidenceCounts {
+        work_votes: count("work_votes", query.work_votes_since.is_some())?,
+        other_accounts: count("other_accounts", query.accounts_on.is_some())?,
+    })
 }
 
 /// Which votes an audit listing or a void takes.

@@ -14,7 +14,10 @@ use crate::{
         vote::{VoteStatus, counted_key, until_next_day},
     },
     error::AppError,
-    repo::{self, votes::NewVote},
+    repo::{
+        self,
+        votes::{EvidenceQuery, NewVote},
+    },
 };
 
 /// Longest user agent kept (the column's size).
@@ -149,21 +152,30 @@ pub async fn record(
         .await?
         .ok_or(AppError::NotFound)?;
     let wanted = fraud::wanted(rules);
-    let mut evidence = Evidence::NONE;
-    if wanted.work_votes {
-        evidence.work_votes_last_minute =
-            repo::votes::count_recent_for_work(txn, work.id, now - chrono::Duration::minutes(1))
-                .await?;
-    }
+    let counts = repo::votes::count_evidence(
+        txn,
+        EvidenceQuery {
+            work_id: work.id,
+            work_votes_since: wanted
+                .work_votes
+                .then(|| now - chrono::Duration::minutes(1)),
+            accounts_on: wanted
+                .accounts_on_ip
+                .then_some((ballot.ip.as_str(), day_text.as_str())),
+            person_id: ballot.person_id,
+        },
+    )
+    .await?;
+    let mut evidence = Evidence {
+        work_votes_last_minute: counts.work_votes,
+        other_accounts_on_ip_today: counts.other_accounts,
+        ..Evidence::NONE
+    };
     if wanted.account_age {
         let person = repo::people::find(txn, ballot.person_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         evidence.account_age_minutes = (now - person.created_at).num_minutes();
-    }
-    if wanted.accounts_on_ip {
-        evidence.other_accounts_on_ip_today =
-            repo::votes::other_accounts_on_ip(txn, &ballot.ip, &day_text, ballot.person_id).await?;
     }
     let flag = fraud::reason(&fraud::signals(rules, &evidence));
     let status = if flag.is_some() {

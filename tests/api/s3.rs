@@ -24,16 +24,21 @@ struct Moto {
 }
 
 impl Moto {
-    /// Starts moto and waits until it answers; fails the test if moto is not installed.
-    async fn start() -> Self {
+    /// Starts moto and waits until it answers; `None` (a loud skip) if moto is not installed,
+    /// which fails under `CI=true` (like the wechatpy interop test).
+    async fn start() -> Option<Self> {
         helpers::init();
         let probe = Command::new("python3")
             .args(["-c", "import moto.server"])
             .output();
-        assert!(
-            probe.is_ok_and(|o| o.status.success()),
-            "the S3 test needs moto's server: `pip install 'moto[server]'` (.ci/run installs it)"
-        );
+        if !probe.is_ok_and(|o| o.status.success()) {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "moto's S3 server must be installed in CI (.ci/run installs it)"
+            );
+            eprintln!("\n!!!!! SKIPPING the S3 test: `pip install 'moto[server]'` !!!!!\n");
+            return None;
+        }
         // The kernel picks a free port; moto binds it a moment later.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -63,7 +68,7 @@ impl Moto {
         let client = reqwest::Client::new();
         for _ in 0..300 {
             if client.get(&moto.base).send().await.is_ok() {
-                return moto;
+                return Some(moto);
             }
             if let Some(status) = moto.child.try_wait().unwrap() {
                 panic!("moto exited ({status}): {}", moto.log_text());
@@ -104,7 +109,9 @@ impl Drop for Moto {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_round_trip_through_an_s3_bucket_and_orphans_are_swept_there() {
-    let moto = Moto::start().await;
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
     let client = reqwest::Client::new();
     // Operators create the bucket; the server only uses it.
     let created = client
