@@ -152,22 +152,37 @@ ROWS=()
 CHECKS=()
 FLOORS=()
 FAILED=0
-declare -A RPS P99 EFF FLOOR HWM VOTE_FLOOR VOTES_OK
+declare -A RPS P99 EFF FLOOR HWM VOTE_FLOOR VOTES_OK MACHINE_CPU
 
 # sql BACKEND URL DB_FILE QUERY: one row of space-separated values.
 sql() {
   if [[ $1 == sqlite ]]; then sqlite3 -separator ' ' "$3" "$4"; else psql -qAt -F ' ' "$2" -c "$4"; fi
 }
 
+# Busy and total jiffies of the whole machine, from /proc/stat.
+cpu_jiffies() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
+
+# busy_cores BEFORE AFTER: cores busy between two cpu_jiffies readings.
+busy_cores() {
+  awk -v n="$(nproc)" -v b0="${1% *}" -v t0="${1#* }" -v b1="${2% *}" -v t1="${2#* }" \
+    'BEGIN { if (t1 > t0) printf "%.2f", n * (b1 - b0) / (t1 - t0); else print 0 }'
+}
+
+# per_vote_us CORES RATE: CPU microseconds per vote.
+per_vote_us() { awk -v c="$1" -v r="$2" 'BEGIN { if (r > 0) printf "%.0f", 1e6 * c / r; else print "-" }'; }
+
 # The database's own floor for votes: pgbench (PostgreSQL) or a Python sqlite3 loop (SQLite),
 # the statements of one vote per transaction, after the vote check (its rows do not disturb it).
 vote_floor() { # $1 backend, $2 url, $3 db file
-  local backend=$1 url=$2 db_file=$3 out rate
+  local backend=$1 url=$2 db_file=$3 out rate cpu0 cores api_cpu
+  api_cpu=$(per_vote_us "${MACHINE_CPU[$backend/vote]:-0}" "${RPS[$backend/vote]:-0}")
+  cpu0=$(cpu_jiffies)
   if [[ $backend == sqlite ]]; then
     out=$(python3 "$ROOT/bench/floors/sqlite_votes.py" "$db_file" "$DURATION" "$VOTE_CAP") \
       || { echo "sqlite vote floor failed" >&2; FAILED=1; return; }
     rate=$(field rate " $out")
-    FLOORS+=("| $backend | Python sqlite3 loop, 1 connection, \`BEGIN IMMEDIATE\` … \`COMMIT\` (\`bench/floors/sqlite_votes.py\`) | $(field votes " $out") in $(field seconds " $out") s | $rate | ${RPS[$backend/vote]:-0} | $(awk -v a="${RPS[$backend/vote]:-0}" -v b="$rate" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }') |")
+    cores=$(busy_cores "$cpu0" "$(cpu_jiffies)")
+    FLOORS+=("| $backend | Python sqlite3 loop, 1 connection, \`BEGIN IMMEDIATE\` … \`COMMIT\` (\`bench/floors/sqlite_votes.py\`) | $(field votes " $out") in $(field seconds " $out") s | $rate | ${RPS[$backend/vote]:-0} | $(awk -v a="${RPS[$backend/vote]:-0}" -v b="$rate" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }') | $cores / ${MACHINE_CPU[$backend/vote]:-?} | $(per_vote_us "$cores" "$rate") / $api_cpu |")
   else
     local wmin wmax wall pmin pmax pall category
     # Random ids must exist (foreign keys): check that both ranges have no holes.
@@ -179,20 +194,21 @@ vote_floor() { # $1 backend, $2 url, $3 db file
               (SELECT min(category) FROM works WHERE status = 'approved') FROM w, p")
     if [[ -z $wmin || -z $pmin || $wall != $(( wmax - wmin + 1 )) || $pall != $(( pmax - pmin + 1 )) ]]; then
       echo "pgbench floor skipped: work ids $wmin..$wmax ($wall rows), people $pmin..$pmax ($pall rows) have holes" >&2
-      FLOORS+=("| $backend | pgbench: skipped (id ranges with holes) | - | - | ${RPS[$backend/vote]:-0} | - |")
+      FLOORS+=("| $backend | pgbench: skipped (id ranges with holes) | - | - | ${RPS[$backend/vote]:-0} | - | - | - |")
       return
     fi
     out=$("$PGBENCH" -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" \
       -f "$ROOT/bench/floors/vote.pgbench.sql" -D wmin="$wmin" -D wmax="$wmax" -D pmin="$pmin" \
       -D pmax="$pmax" -D category="$category" -D cap="$VOTE_CAP" "$url" 2>&1) \
       || { echo "$out" >&2; echo "pgbench failed" >&2; FAILED=1; return; }
+    cores=$(busy_cores "$cpu0" "$(cpu_jiffies)")
     rate=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | awk '{ printf "%.0f", $1 }')
     local processed failed latency
     processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
     failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
     latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")
     [[ ${failed:-0} == 0 ]] || { echo "$out" >&2; FAILED=1; }
-    FLOORS+=("| $backend | pgbench -M prepared, $CONNECTIONS clients, vote transaction (\`bench/floors/vote.pgbench.sql\`), latency avg $latency ms, failed ${failed:-?} | $processed in $DURATION s | $rate | ${RPS[$backend/vote]:-0} | $(awk -v a="${RPS[$backend/vote]:-0}" -v b="$rate" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }') |")
+    FLOORS+=("| $backend | pgbench -M prepared, $CONNECTIONS clients, vote transaction (\`bench/floors/vote.pgbench.sql\`), latency avg $latency ms, failed ${failed:-?} | $processed in $DURATION s | $rate | ${RPS[$backend/vote]:-0} | $(awk -v a="${RPS[$backend/vote]:-0}" -v b="$rate" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }') | $cores / ${MACHINE_CPU[$backend/vote]:-?} | $(per_vote_us "$cores" "$rate") / $api_cpu |")
   fi
   VOTE_FLOOR[$backend]=$rate
 }
@@ -251,6 +267,10 @@ bench_backend() { # $1 backend
     eff_ratio=$(awk -v a="$eff" -v b="$floor_eff" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "-" }')
     local hwm_kib; hwm_kib=$(field server_hwm_kib "$line")
     local hwm_mib; hwm_mib=$(awk -v k="$hwm_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+    # Every core-second the measured window used, whoever used it: the CPU cost of the load.
+    MACHINE_CPU[$backend/$scenario]=$(awk -v a="$(field server_cpu "$line")" -v b="$(field client_cpu "$line")" \
+      -v c="$(field db_cpu "$line")" -v d="$(field fake_cpu "$line")" -v e="$(field other_cpu "$line")" \
+      'BEGIN { printf "%.2f", a + b + c + d + e }')
     ROWS+=("| $backend | $scenario | $rps | $ratio | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field errors "$line") / $(field non200 "$line") / $(( $(field wrong "$line") + $(field deferred "$line") )) | $eff ($eff_ratio) | $(field server_cpu "$line") / $(field client_cpu "$line") / $(field db_cpu "$line") / $(field fake_cpu "$line") / $(field other_cpu "$line") | $hwm_mib |")
     RPS[$backend/$scenario]=$rps; P99[$backend/$scenario]=$(field p99_ms "$line"); EFF[$backend/$scenario]=$eff
     FLOOR[$backend]=$floor; HWM[$backend]=$hwm_mib
@@ -320,8 +340,8 @@ echo
 echo "Votes against the database's own floor (the same statements, one vote per transaction, run on"
 echo "the same database after the vote check):"
 echo
-echo "| database | floor | floor votes | floor votes/s | API votes/s | API of floor |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| database | floor | floor votes | floor votes/s | API votes/s | API of floor | machine cores busy: floor / API | CPU µs per vote: floor / API |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${FLOORS[@]}"
 echo
 echo "Every submission, login and vote stored once (checked after the server stopped):"
