@@ -8,7 +8,6 @@ mod helpers;
 
 mod admin_tokens;
 mod auth;
-mod bench;
 mod callback;
 mod exports;
 mod health;
