@@ -64,6 +64,29 @@ async fn approve(app: &TestApp, token: &str, id: i64) {
     assert_eq!(res.status(), 200);
 }
 
+/// Submits a slogan, approves it and sets its vote count directly; returns its id.
+async fn approved_slogan_with_votes(
+    app: &TestApp,
+    author: &str,
+    reviewer: &str,
+    body: &str,
+    votes: i32,
+) -> i64 {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let (_, work) = submit(app, author, json!({"category": "slogan", "body": body})).await;
+    let id = work["id"].as_i64().unwrap();
+    approve(app, reviewer, id).await;
+    let found = entity::work::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changes: entity::work::ActiveModel = found.into();
+    changes.vote_count = Set(votes);
+    changes.update(&app.db).await.unwrap();
+    id
+}
+
 db_test!(
     every_category_rule_of_the_seed_passes_and_fails_through_the_api,
     |app| async move {
@@ -251,29 +274,13 @@ db_test!(
 db_test!(
     hot_lists_by_votes_and_a_bad_cursor_is_a_400,
     |app| async move {
-        use sea_orm::{ActiveModelTrait, Set};
         app.set_phase(Some("open")).await;
         let (token, _) = app.login("hot").await;
         let reviewer = reviewer(&app).await;
         let mut ids = Vec::new();
         for (i, votes) in [3, 9, 5].into_iter().enumerate() {
-            let (_, work) = submit(
-                &app,
-                &token,
-                json!({"category": "slogan", "body": format!("热{i}")}),
-            )
-            .await;
-            let id = work["id"].as_i64().unwrap();
-            approve(&app, &reviewer, id).await;
-            let found = <entity::work::Entity as sea_orm::EntityTrait>::find_by_id(id)
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
-            let mut changes: entity::work::ActiveModel = found.into();
-            changes.vote_count = Set(votes);
-            changes.update(&app.db).await.unwrap();
-            ids.push(id);
+            let body = format!("热{i}");
+            ids.push(approved_slogan_with_votes(&app, &token, &reviewer, &body, votes).await);
         }
         let hot: Value = app
             .client
@@ -304,28 +311,13 @@ db_test!(
 db_test!(
     hot_pages_walk_ties_by_id_without_gaps_or_repeats,
     |app| async move {
-        use sea_orm::{ActiveModelTrait, Set};
         app.set_phase(Some("open")).await;
         let (token, _) = app.login("ties").await;
         let reviewer = reviewer(&app).await;
         let mut works = Vec::new();
         for (i, votes) in [2, 2, 7, 2, 0, 7].into_iter().enumerate() {
-            let (_, work) = submit(
-                &app,
-                &token,
-                json!({"category": "slogan", "body": format!("平{i}")}),
-            )
-            .await;
-            let id = work["id"].as_i64().unwrap();
-            approve(&app, &reviewer, id).await;
-            let found = <entity::work::Entity as sea_orm::EntityTrait>::find_by_id(id)
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
-            let mut changes: entity::work::ActiveModel = found.into();
-            changes.vote_count = Set(votes);
-            changes.update(&app.db).await.unwrap();
+            let body = format!("平{i}");
+            let id = approved_slogan_with_votes(&app, &token, &reviewer, &body, votes).await;
             works.push((votes, id));
         }
         // Votes first, then the newer work first among equals.
