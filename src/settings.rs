@@ -85,6 +85,7 @@ struct RawSettings {
     callback_budget_ms: Option<u64>,
     callback_replay_window_s: Option<u64>,
     job_poll_ms: Option<u64>,
+    listing_cache_ms: Option<u64>,
     outbox_retry_base_ms: Option<u64>,
     shutdown_grace_s: Option<u64>,
     db_max_connections: Option<u32>,
@@ -228,6 +229,8 @@ pub struct Settings {
     pub admin_token: Option<SecretString>,
     /// How often the job worker looks for due jobs.
     pub job_poll: Duration,
+    /// How long a public listing page is reused (zero: never).
+    pub listing_cache: Duration,
     /// First retry delay of a notification WeChat refused for a passing reason.
     pub outbox_retry_base: Duration,
     /// Log format.
@@ -473,6 +476,7 @@ impl Settings {
                 1000,
                 ("job_poll_ms", "WANGJU_JOB_POLL_MS"),
             )?),
+            listing_cache: Duration::from_millis(raw.listing_cache_ms.unwrap_or(1000)),
             outbox_retry_base: Duration::from_millis(positive(
                 raw.outbox_retry_base_ms,
                 30_000,

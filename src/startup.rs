@@ -29,7 +29,7 @@ use crate::{
         campaign::PhaseClock,
         notifications,
     },
-    service::{rankings::Rankings, votes::VoteLimits},
+    service::{listing::ListingPages, rankings::Rankings, votes::VoteLimits},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     storage::MediaStore,
     wechat::{
@@ -66,6 +66,8 @@ pub struct AppState {
     pub vote_limits: VoteLimits,
     /// Public rankings (cached).
     pub rankings: Rankings,
+    /// Public listing pages (cached).
+    pub listing: ListingPages,
 }
 
 /// Why the application could not start.
@@ -168,6 +170,7 @@ impl Application {
                 },
                 vote_limits: VoteLimits::new(&campaign.voting),
                 rankings: Rankings::default(),
+                listing: ListingPages::new(settings.listing_cache),
                 campaign,
                 phase,
                 notices,

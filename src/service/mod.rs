@@ -9,6 +9,7 @@ pub mod chat;
 pub mod export;
 pub mod health;
 pub mod jury;
+pub mod listing;
 pub mod media;
 pub mod moderation;
 pub mod notifications;

@@ -54,7 +54,7 @@ pub async fn queue(
         200,
     )
     .await?;
-    details(db, works).await
+    Ok(details(db, works).await?)
 }
 
 /// Approves or rejects a work; withdrawn works are the author's and stay withdrawn.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{person, work};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr, Set};
 
 use crate::{
     campaign::{Campaign, Category, PhaseKey},
@@ -108,7 +108,7 @@ pub struct WorkDetails {
 pub async fn details(
     db: &impl ConnectionTrait,
     works: Vec<work::Model>,
-) -> Result<Vec<WorkDetails>, AppError> {
+) -> Result<Vec<WorkDetails>, DbErr> {
     let ids: Vec<i64> = works.iter().map(|w| w.id).collect();
     let author_ids: Vec<i64> = works.iter().map(|w| w.author_id).collect();
     let unit_ids: Vec<i64> = works.iter().filter_map(|w| w.unit_id).collect();
@@ -219,28 +219,44 @@ async fn one(db: &impl ConnectionTrait, work: work::Model) -> Result<WorkDetails
 }
 
 /// A page of approved works and the cursor of the next page.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    category: Option<&str>,
-    sort: Sort,
-    cursor: Option<&str>,
-    limit: u64,
-) -> Result<(Vec<WorkDetails>, Option<String>), AppError> {
-    let after = cursor
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// The works, in listing order.
+    pub items: Vec<WorkDetails>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The listing position a client's cursor names; a cursor we did not make is a bad request.
+pub fn decode_cursor(cursor: Option<&str>, sort: Sort) -> Result<Option<Cursor>, AppError> {
+    cursor
         .map(|c| {
             Cursor::decode(c, sort).ok_or_else(|| AppError::BadRequest("cursor 无效".to_owned()))
         })
-        .transpose()?;
+        .transpose()
+}
+
+/// Loads a page of approved works (`limit` clamped to 1..=50) after `after`.
+pub async fn load_page(
+    db: &impl ConnectionTrait,
+    category: Option<&str>,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<Page, DbErr> {
     let limit = limit.clamp(1, 50);
     let works = repo::works::list_approved(db, category, sort, after, limit).await?;
-    let next = (works.len() as u64 == limit)
+    let next_cursor = (works.len() as u64 == limit)
         .then(|| {
             works
                 .last()
                 .map(|w| Cursor::after(sort, w.vote_count, w.id).encode())
         })
         .flatten();
-    Ok((details(db, works).await?, next))
+    Ok(Page {
+        items: details(db, works).await?,
+        next_cursor,
+    })
 }
 
 /// One work: approved ones for everyone, any status for its author.
@@ -285,5 +301,5 @@ pub async fn withdraw(
 /// The caller's works from every channel, newest first.
 pub async fn mine(db: &impl ConnectionTrait, person_id: i64) -> Result<Vec<WorkDetails>, AppError> {
     let works = repo::works::by_author(db, person_id).await?;
-    details(db, works).await
+    Ok(details(db, works).await?)
 }

@@ -291,6 +291,8 @@ async fn start(
     let mut all = vec![
         ("storage", Value::from(storage)),
         ("job_poll_ms", Value::from(50)),
+        // Tests read their own writes at once; one test turns the page cache on.
+        ("listing_cache_ms", Value::from(0)),
     ];
     all.extend(overrides.iter().map(|(k, v)| (*k, v.clone())));
     let settings = test_settings(&database_url, &all);

@@ -356,6 +356,57 @@ db_test!(
     }
 );
 
+/// The cached listing: a page is reused within its time-to-live, other pages are not.
+async fn listing_pages_are_reused_within_their_time_to_live(backend: crate::helpers::Backend) {
+    let Some(app) =
+        crate::helpers::spawn_app_with(backend, &[("listing_cache_ms", json!(60_000))]).await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    let (token, _) = app.login("cached").await;
+    let reviewer = reviewer(&app).await;
+    let first = approved_slogan_with_votes(&app, &token, &reviewer, "缓存一", 1).await;
+    let ids = |page: Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = |path: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(ids(list("/api/v1/works?sort=hot").await), vec![first]);
+    let second = approved_slogan_with_votes(&app, &token, &reviewer, "缓存二", 5).await;
+    // The same page within its time-to-live: the copy loaded before the second work.
+    assert_eq!(ids(list("/api/v1/works?sort=hot").await), vec![first]);
+    // Another page (another limit) is loaded fresh.
+    assert_eq!(
+        ids(list("/api/v1/works?sort=hot&limit=10").await),
+        vec![second, first]
+    );
+    // A bad cursor is still refused, not cached.
+    let bad = app
+        .client
+        .get(app.url("/api/v1/works?sort=hot&cursor=garbage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+crate::on_both_databases!(
+    listing_pages_are_cached,
+    listing_pages_are_reused_within_their_time_to_live
+);
+
 db_test!(
     an_author_withdraws_before_approval_and_sees_every_channel,
     |app| async move {

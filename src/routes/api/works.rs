@@ -216,20 +216,23 @@ impl WorksApi {
             Some(text) => Sort::parse(text)
                 .ok_or_else(|| AppError::BadRequest("sort 须为 hot 或 new".to_owned()))?,
         };
-        let (items, next_cursor) = works::list(
-            &state.db,
-            category.0.as_deref(),
-            sort,
-            cursor.0.as_deref(),
-            limit.0.unwrap_or(20),
-        )
-        .await?;
+        let page = state
+            .listing
+            .get(
+                &state.db,
+                category.0.as_deref(),
+                sort,
+                cursor.0.as_deref(),
+                limit.0.unwrap_or(20),
+            )
+            .await?;
         Ok(Json(WorkPage {
-            items: items
-                .into_iter()
-                .map(|w| WorkView::build(w, &state.store, false))
+            items: page
+                .items
+                .iter()
+                .map(|w| WorkView::build(w.clone(), &state.store, false))
                 .collect(),
-            next_cursor,
+            next_cursor: page.next_cursor.clone(),
         }))
     }
 
