@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 /// Whether `key` has the shape the server gives stored files, `<yyyy>/<mm>/<32 hex>.<ext>`:
 /// anything else in the bucket or directory was put there by someone else and is left alone.
+/// (Another wangju sharing the store would make keys of this shape: one store per deployment.)
 pub fn is_media_key(key: &str) -> bool {
     let mut parts = key.split('/');
     let (Some(year), Some(month), Some(file), None) =

@@ -17,7 +17,7 @@ pub mod votes;
 pub mod wechat_tokens;
 pub mod works;
 
-use sea_orm::{DbErr, TryInsertResult};
+use sea_orm::{DbErr, RuntimeErr, SqlErr, TryInsertResult};
 
 /// Whether an `ON CONFLICT DO NOTHING` insert wrote its row.
 pub(crate) fn inserted(result: TryInsertResult<u64>) -> Result<bool, DbErr> {
@@ -25,4 +25,23 @@ pub(crate) fn inserted(result: TryInsertResult<u64>) -> Result<bool, DbErr> {
         TryInsertResult::Inserted(n) => n > 0,
         TryInsertResult::Conflicted | TryInsertResult::Empty => false,
     })
+}
+
+/// Whether the database itself refused the statement (a constraint, a trigger): then it surely
+/// wrote nothing, unlike a connection that broke with the statement's fate unknown.
+pub fn refused_by_database(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(_))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a write broke a foreign key (a row it points at is gone).
+pub fn broke_foreign_key(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
 }

@@ -144,12 +144,11 @@ pub async fn receive(
         Ok(row) => row,
         Err(err) => {
             // Without its row nobody can reach the file: remove it now rather than leave it to
-            // the hourly sweep. Only when the row is surely absent: an insert whose answer was
-            // lost may have committed, and when in doubt the sweep decides later.
-            let absent = repo::uploads::known_keys(db, &[key.as_str()])
-                .await
-                .is_ok_and(|known| known.is_empty());
-            if absent && let Err(cleanup) = store.delete(&key).await {
+            // the hourly sweep, but only when the database refused the insert. After a broken
+            // connection the insert may still commit; the sweep decides later.
+            if repo::refused_by_database(&err)
+                && let Err(cleanup) = store.delete(&key).await
+            {
                 tracing::warn!(storage.key = %key, error = %cleanup, "unrecorded upload not removed; the orphan sweep will");
             }
             return Err(err.into());
@@ -179,30 +178,43 @@ const SWEEP_BATCH: usize = 500;
 
 /// Deletes stored files that no `uploads` row names and that were written before
 /// `now - min_age` (a younger file may have its row on the way); returns how many went.
+/// Best effort: an entry the store cannot list or delete is logged and skipped, so one bad
+/// file does not stop the sweep; only a database failure ends it.
 pub async fn sweep_orphans(
     db: &impl ConnectionTrait,
     store: &MediaStore,
     min_age: Duration,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let unavailable = |e: storage::StorageError| AppError::Unavailable(e.to_string());
     let cutoff = now
         - chrono::Duration::from_std(min_age)
             .map_err(|e| AppError::Internal(format!("sweep age: {e}")))?;
     let mut batches = std::pin::pin!(store.list().chunks(SWEEP_BATCH));
     let mut deleted = 0;
     while let Some(batch) = batches.next().await {
-        let batch = batch
+        let batch: Vec<_> = batch
             .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(unavailable)?;
+            .filter_map(|listed| {
+                listed
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "stored file not listable; skipped"),
+                    )
+                    .ok()
+            })
+            .collect();
         let keys: Vec<&str> = batch.iter().map(|o| o.key.as_str()).collect();
         let recorded = repo::uploads::known_keys(db, &keys).await?;
         let stored = batch.iter().map(|o| (o.key.as_str(), o.last_modified));
         for key in orphans::orphans(stored, &recorded, cutoff) {
-            store.delete(key).await.map_err(unavailable)?;
-            tracing::info!(storage.key = key, "orphaned media file removed");
-            deleted += 1;
+            match store.delete(key).await {
+                Ok(()) => {
+                    tracing::info!(storage.key = key, "orphaned media file removed");
+                    deleted += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(storage.key = key, error = %e, "orphaned media file not removed")
+                }
+            }
         }
     }
     Ok(deleted)

@@ -81,8 +81,8 @@ pub async fn void(
         from: request.from,
         to: request.to,
     };
-    // Read before the transaction so that its first statement is a write (see votes::record);
-    // votes cast on other works after this read are not part of the void.
+    // Read before the write transaction, to keep it short; votes cast on other works after this
+    // read are not part of the void.
     let works = repo::votes::works_with_live_votes(db, &filter).await?;
     let txn = crate::db::begin_write(db).await?;
     // Lock the works in id order first: votes on them wait, so the recount below is exact,

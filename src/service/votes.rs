@@ -196,8 +196,13 @@ pub async fn record(
         counted_key: Some(&key),
         flag_reason: flag.as_deref(),
     };
-    if !repo::votes::insert(txn, new, now).await? {
-        return Err(AppError::AlreadyVotedToday);
+    match repo::votes::insert(txn, new, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::AlreadyVotedToday),
+        // The work is locked above, so the voter is what is gone: merged into another person
+        // since the session was read.
+        Err(err) if repo::broke_foreign_key(&err) => return Err(AppError::Unauthenticated),
+        Err(err) => return Err(err.into()),
     }
     let Some(used) = repo::votes::take_day_slot(txn, ballot.person_id, &day_text, cap).await?
     else {

@@ -328,6 +328,29 @@ db_test!(
     }
 );
 
+db_test!(
+    a_voter_merged_away_after_their_session_was_read_is_unauthenticated_and_nothing_counts,
+    |app| async move {
+        let (_, author) = voter(&app, "kept").await;
+        let work = approved_work(&app, author, "slogan").await;
+        // A person id with no row: what a session read just before a merge folded its person.
+        let ballot = Ballot {
+            person_id: i64::from(i32::MAX),
+            work_id: work,
+            ip: "127.0.0.1".to_owned(),
+            user_agent: "test".to_owned(),
+        };
+        let txn = app.db.begin().await.unwrap();
+        let refused = votes::record(&txn, &campaign(), &ballot, Utc::now()).await;
+        assert!(
+            matches!(refused, Err(wangju::error::AppError::Unauthenticated)),
+            "{refused:?}"
+        );
+        txn.rollback().await.unwrap();
+        assert_eq!(count_and_rows(&app, work).await, (0, 0));
+    }
+);
+
 /// A copy of the campaign file with `edits` (from, to) applied, in `dir`.
 pub fn edited_campaign(dir: &tempfile::TempDir, edits: &[(&str, &str)]) -> String {
     let path = dir.path().join("campaign.toml");
