@@ -168,49 +168,31 @@ pub async fn tick(
             send_one(db, wechat, policy, &row).await?
         };
         let now = Utc::now();
-        match outcome {
-            Outcome::Sent(msgid) => {
-                repo::notifications::settle(db, row.id, ("sent", msgid), None, None, now).await?;
-            }
+        let after =
+            |delay| now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+        let (state, msgid, reason, retry_at) = match outcome {
+            Outcome::Sent(msgid) => ("sent", msgid, None, None),
             Outcome::Failed(reason) => {
                 tracing::warn!(outbox.id = row.id, reason, "message not sent");
-                repo::notifications::settle(db, row.id, ("failed", None), Some(&reason), None, now)
-                    .await?;
+                ("failed", None, Some(reason), None)
             }
             Outcome::Retry(reason) if row.attempts < policy.max_attempts => {
-                let delay = backoff_from(policy.retry_base, row.attempts);
-                let at =
-                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-                repo::notifications::settle(
-                    db,
-                    row.id,
-                    ("pending", None),
-                    Some(&reason),
-                    Some(at),
-                    now,
-                )
-                .await?;
+                let at = after(backoff_from(policy.retry_base, row.attempts));
+                ("pending", None, Some(reason), Some(at))
             }
-            Outcome::Retry(reason) => {
-                repo::notifications::settle(db, row.id, ("failed", None), Some(&reason), None, now)
-                    .await?;
-            }
+            Outcome::Retry(reason) => ("failed", None, Some(reason), None),
             Outcome::Quota(reason) => {
                 paused = true;
-                let at = now
-                    + chrono::Duration::from_std(policy.quota_pause)
-                        .unwrap_or(chrono::Duration::hours(1));
-                repo::notifications::settle(
-                    db,
-                    row.id,
-                    ("pending", None),
-                    Some(&reason),
-                    Some(at),
-                    now,
+                (
+                    "pending",
+                    None,
+                    Some(reason),
+                    Some(after(policy.quota_pause)),
                 )
-                .await?;
             }
-        }
+        };
+        repo::notifications::settle(db, row.id, (state, msgid), reason.as_deref(), retry_at, now)
+            .await?;
     }
     Ok((claimed, paused))
 }

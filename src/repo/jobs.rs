@@ -58,7 +58,7 @@ pub async fn claim_due(
         .await?;
     let mut claimed = Vec::new();
     for id in candidates {
-        let result = job::Entity::update_many()
+        let update = job::Entity::update_many()
             .col_expr(job::Column::LockedUntil, Expr::value(lease_until))
             .col_expr(
                 job::Column::Attempts,
@@ -71,14 +71,8 @@ pub async fn claim_due(
                 job::Column::LockedUntil
                     .is_null()
                     .or(job::Column::LockedUntil.lt(now)),
-            )
-            .exec(db)
-            .await?;
-        if result.rows_affected == 1
-            && let Some(row) = job::Entity::find_by_id(id).one(db).await?
-        {
-            claimed.push(row);
-        }
+            );
+        claimed.extend(super::update_one(db, update, id).await?);
     }
     Ok(claimed)
 }

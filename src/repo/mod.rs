@@ -17,7 +17,10 @@ pub mod votes;
 pub mod wechat_tokens;
 pub mod works;
 
-use sea_orm::{DbErr, RuntimeErr, SqlErr, TryInsertResult};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, RuntimeErr, SqlErr, TryInsertResult,
+    UpdateMany,
+};
 
 /// Whether an `ON CONFLICT DO NOTHING` insert wrote its row.
 pub(crate) fn inserted(result: TryInsertResult<u64>) -> Result<bool, DbErr> {
@@ -25,6 +28,27 @@ pub(crate) fn inserted(result: TryInsertResult<u64>) -> Result<bool, DbErr> {
         TryInsertResult::Inserted(n) => n > 0,
         TryInsertResult::Conflicted | TryInsertResult::Empty => false,
     })
+}
+
+/// Runs `update`, a conditional update already filtered to the row `id`, and returns that row
+/// as written; `None` when its conditions held for no row. One statement with `RETURNING` where
+/// the database has it; elsewhere (MySQL) the update, then a read under the lock it took.
+pub(crate) async fn update_one<E>(
+    db: &impl ConnectionTrait,
+    update: UpdateMany<E>,
+    id: i64,
+) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    i64: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    if db.support_returning() {
+        return Ok(update.exec_with_returning(db).await?.into_iter().next());
+    }
+    if update.exec(db).await?.rows_affected != 1 {
+        return Ok(None);
+    }
+    E::find_by_id(id).one(db).await
 }
 
 /// Whether the database itself refused the statement (a constraint, a trigger): then it surely

@@ -236,7 +236,8 @@ pub async fn enqueue(
 /// Claims up to `limit` due rows: they become `in_flight` until `lease_until`.
 ///
 /// PostgreSQL: one statement with `FOR UPDATE SKIP LOCKED`, so any number of workers share the
-/// queue without waiting on each other. SQLite (one instance): a conditional update per row.
+/// queue without waiting on each other. SQLite (one instance): a conditional update per row,
+/// each returning the row it claimed.
 pub async fn claim(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -269,7 +270,7 @@ pub async fn claim(
         .await?;
     let mut claimed = Vec::new();
     for id in candidates {
-        let result = outbox::Entity::update_many()
+        let update = outbox::Entity::update_many()
             .col_expr(outbox::Column::State, Expr::value("in_flight"))
             .col_expr(outbox::Column::LockedUntil, Expr::value(lease_until))
             .col_expr(
@@ -277,14 +278,8 @@ pub async fn claim(
                 Expr::col(outbox::Column::Attempts).add(1),
             )
             .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::State.eq("pending"))
-            .exec(db)
-            .await?;
-        if result.rows_affected == 1
-            && let Some(row) = outbox::Entity::find_by_id(id).one(db).await?
-        {
-            claimed.push(row);
-        }
+            .filter(outbox::Column::State.eq("pending"));
+        claimed.extend(super::update_one(db, update, id).await?);
     }
     Ok(claimed)
 }

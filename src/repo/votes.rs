@@ -183,6 +183,9 @@ pub async fn count_evidence(
     db: &impl ConnectionTrait,
     query: EvidenceQuery<'_>,
 ) -> Result<EvidenceCounts, DbErr> {
+    if query.work_votes_since.is_none() && query.accounts_on.is_none() {
+        return Ok(EvidenceCounts::default());
+    }
     let mut select = Query::select();
     if let Some(since) = query.work_votes_since {
         let votes = Query::select()
@@ -202,9 +205,6 @@ pub async fn count_evidence(
             .and_where(vote::Column::PersonId.ne(query.person_id))
             .to_owned();
         select.expr_as(Expr::from(accounts), "other_accounts");
-    }
-    if query.work_votes_since.is_none() && query.accounts_on.is_none() {
-        return Ok(EvidenceCounts::default());
     }
     let row = db
         .query_one(&select)

@@ -263,14 +263,7 @@ pub async fn count_vote(db: &impl ConnectionTrait, id: i64) -> Result<Option<wor
         )
         .filter(work::Column::Id.eq(id))
         .filter(work::Column::Status.eq("approved"));
-    if db.get_database_backend() == sea_orm::DbBackend::MySql {
-        // No `UPDATE ... RETURNING` there: write, then read under the lock just taken.
-        if update.exec(db).await?.rows_affected != 1 {
-            return Ok(None);
-        }
-        return find(db, id).await;
-    }
-    Ok(update.exec_with_returning(db).await?.into_iter().next())
+    super::update_one(db, update, id).await
 }
 
 /// Takes the work's row lock (a no-op write) so its votes can be changed and recounted

@@ -152,15 +152,7 @@ struct WithAppid<'a, T> {
 impl WechatClient {
     /// Checks a text (version 2); act on `result.suggest`.
     pub async fn msg_sec_check(&self, check: &MsgSecCheck) -> Result<SecCheckResult, WechatError> {
-        let endpoint = Endpoint::MsgSecCheck;
-        let body = Versioned {
-            version: 2,
-            inner: check,
-        };
-        let response = self
-            .call_with_token(App::Miniapp, |token| post_json(endpoint, token, &body))
-            .await?;
-        decode(endpoint, &response)
+        self.post_version_2(Endpoint::MsgSecCheck, check).await
     }
 
     /// Submits a media file for asynchronous checking; keep the `trace_id`.
@@ -168,10 +160,18 @@ impl WechatClient {
         &self,
         check: &MediaCheck,
     ) -> Result<MediaCheckTicket, WechatError> {
-        let endpoint = Endpoint::MediaCheckAsync;
+        self.post_version_2(Endpoint::MediaCheckAsync, check).await
+    }
+
+    /// Posts `request` with `"version": 2` to a mini-program content-security endpoint.
+    async fn post_version_2<T: Serialize + Sync, R: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        request: &T,
+    ) -> Result<R, WechatError> {
         let body = Versioned {
             version: 2,
-            inner: check,
+            inner: request,
         };
         let response = self
             .call_with_token(App::Miniapp, |token| post_json(endpoint, token, &body))
