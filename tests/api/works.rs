@@ -64,6 +64,23 @@ async fn approve(app: &TestApp, token: &str, id: i64) {
     assert_eq!(res.status(), 200);
 }
 
+/// A listing page's JSON (the request must succeed).
+async fn listing(app: &TestApp, path: &str) -> Value {
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// The work ids of a listing page, in order.
+fn item_ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_i64().unwrap())
+        .collect()
+}
+
 /// Submits a slogan, approves it and sets its vote count directly; returns its id.
 async fn approved_slogan_with_votes(
     app: &TestApp,
@@ -226,12 +243,7 @@ db_test!(
             async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
         };
         let first = page(None).await;
-        let seen: Vec<i64> = first["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["id"].as_i64().unwrap())
-            .collect();
+        let seen = item_ids(&first);
         assert_eq!(seen, vec![ids[3], ids[2]]);
         // A new approved work arrives between pages: the next page neither repeats nor skips.
         let (_, newer) = submit(
@@ -242,12 +254,7 @@ db_test!(
         .await;
         approve(&app, &reviewer, newer["id"].as_i64().unwrap()).await;
         let second = page(first["next_cursor"].as_str().map(str::to_owned)).await;
-        let seen: Vec<i64> = second["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["id"].as_i64().unwrap())
-            .collect();
+        let seen = item_ids(&second);
         assert_eq!(seen, vec![ids[1], ids[0]]);
         let third = page(second["next_cursor"].as_str().map(str::to_owned)).await;
         assert!(third["items"].as_array().unwrap().is_empty());
@@ -282,22 +289,8 @@ db_test!(
             let body = format!("热{i}");
             ids.push(approved_slogan_with_votes(&app, &token, &reviewer, &body, votes).await);
         }
-        let hot: Value = app
-            .client
-            .get(app.url("/api/v1/works?sort=hot"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let order: Vec<i64> = hot["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["id"].as_i64().unwrap())
-            .collect();
-        assert_eq!(order, vec![ids[1], ids[2], ids[0]]);
+        let hot = listing(&app, "/api/v1/works?sort=hot").await;
+        assert_eq!(item_ids(&hot), vec![ids[1], ids[2], ids[0]]);
         let bad = app
             .client
             .get(app.url("/api/v1/works?sort=hot&cursor=garbage"))
@@ -331,22 +324,8 @@ db_test!(
             if let Some(c) = &cursor {
                 url.push_str(&format!("&cursor={c}"));
             }
-            let page: Value = app
-                .client
-                .get(app.url(&url))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            seen.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|w| w["id"].as_i64().unwrap()),
-            );
+            let page = listing(&app, &url).await;
+            seen.extend(item_ids(&page));
             match page["next_cursor"].as_str() {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => break,
@@ -367,29 +346,19 @@ async fn listing_pages_are_reused_within_their_time_to_live(backend: crate::help
     let (token, _) = app.login("cached").await;
     let reviewer = reviewer(&app).await;
     let first = approved_slogan_with_votes(&app, &token, &reviewer, "缓存一", 1).await;
-    let ids = |page: Value| -> Vec<i64> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["id"].as_i64().unwrap())
-            .collect()
-    };
-    let list = |path: &'static str| {
-        let app = &app;
-        async move {
-            let res = app.client.get(app.url(path)).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()
-        }
-    };
-    assert_eq!(ids(list("/api/v1/works?sort=hot").await), vec![first]);
+    assert_eq!(
+        item_ids(&listing(&app, "/api/v1/works?sort=hot").await),
+        vec![first]
+    );
     let second = approved_slogan_with_votes(&app, &token, &reviewer, "缓存二", 5).await;
     // The same page within its time-to-live: the copy loaded before the second work.
-    assert_eq!(ids(list("/api/v1/works?sort=hot").await), vec![first]);
+    assert_eq!(
+        item_ids(&listing(&app, "/api/v1/works?sort=hot").await),
+        vec![first]
+    );
     // Another page (another limit) is loaded fresh.
     assert_eq!(
-        ids(list("/api/v1/works?sort=hot&limit=10").await),
+        item_ids(&listing(&app, "/api/v1/works?sort=hot&limit=10").await),
         vec![second, first]
     );
     // A bad cursor is still refused, not cached.
