@@ -55,9 +55,37 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     Ok(Database::connect(options).await?)
 }
 
-/// Applies every pending migration; running it again is a no-op.
+/// The PostgreSQL advisory lock key that serialises migrations across instances ("wangju-mg").
+const MIGRATION_LOCK: i64 = 0x7761_6e67_6a75_6d67;
+
+/// Applies every pending migration; running it again is a no-op. On PostgreSQL the migrations
+/// run under an advisory lock held on a connection of their own, so that any number of
+/// instances may start at once on a fresh database: the first migrates, the others wait and
+/// then find nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbSetupError> {
-    Migrator::up(db, None).await?;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return Ok(());
+    }
+    use sea_orm::sqlx::{self, Connection};
+    let sqlx_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()));
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut lock = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(sqlx_err)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await
+        .map_err(sqlx_err)?;
+    let migrated = Migrator::up(db, None).await;
+    // Closing the session releases the lock even if the unlock is lost.
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut lock)
+        .await;
+    let _ = lock.close().await;
+    migrated?;
     Ok(())
 }
 
@@ -75,6 +103,48 @@ fn sqlite_parent_dir(url: &str) -> Option<String> {
     (!parent.is_empty()).then(|| parent.to_owned())
 }
 
+/// Whether `err` means "the database is unreachable, restarting or gave this transaction up":
+/// nothing was committed and the same request may succeed a moment later.
+///
+/// Covered: pool time-outs and closed pools; connection errors (refused, reset, EOF, TLS);
+/// SQLite busy and locked (every extended code of 5 and 6); PostgreSQL's connection class 08,
+/// shutdowns and start-ups (57P01-57P03), too many connections (53300), serialization failures,
+/// deadlocks and lock time-outs (40001, 40P01, 55P03; MySQL's deadlock is 40001 too).
+pub fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Error::Io(_)
+                | Error::Tls(_)
+                | Error::PoolTimedOut
+                | Error::PoolClosed
+                | Error::WorkerCrashed
+                | Error::BeginFailed => true,
+                Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a database's own error code (a SQLSTATE from PostgreSQL and MySQL, a number from
+/// SQLite) is one of the transient ones.
+fn transient_code(code: &str) -> bool {
+    if code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "55P03"
+        )
+    {
+        return true;
+    }
+    // SQLite's extended codes keep the primary code (5 busy, 6 locked) in the low byte.
+    code.len() < 5 && code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (IMMEDIATE), so it queues under the busy timeout instead of failing at once when a read
 /// inside it must later become a write while another connection writes.
@@ -88,7 +158,110 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_parent_dir;
+    use std::{borrow::Cow, sync::Arc};
+
+    use sea_orm::{
+        ConnAcquireErr, DbErr, RuntimeErr,
+        sqlx::{self, error::DatabaseError},
+    };
+
+    use super::{is_transient, sqlite_parent_dir};
+
+    /// A database error with only a code, as a driver would report it.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "code {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl DatabaseError for Coded {
+        fn message(&self) -> &str {
+            "test"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn query(err: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    fn exec_code(code: &'static str) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Database(
+            Box::new(Coded(code)),
+        ))))
+    }
+
+    #[test]
+    fn every_kind_of_unreachable_or_restarting_database_is_transient() {
+        use std::io::{Error, ErrorKind};
+        let transient = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(RuntimeErr::Internal("refused".into())),
+            query(sqlx::Error::Io(Error::from(ErrorKind::ConnectionRefused))),
+            query(sqlx::Error::Io(Error::from(ErrorKind::ConnectionReset))),
+            query(sqlx::Error::Io(Error::from(ErrorKind::UnexpectedEof))),
+            query(sqlx::Error::PoolTimedOut),
+            query(sqlx::Error::PoolClosed),
+            query(sqlx::Error::WorkerCrashed),
+            // PostgreSQL: admin shutdown, crash shutdown, starting up, connection failures.
+            exec_code("57P01"),
+            exec_code("57P02"),
+            exec_code("57P03"),
+            exec_code("08006"),
+            exec_code("08001"),
+            exec_code("53300"),
+            exec_code("40001"),
+            exec_code("40P01"),
+            exec_code("55P03"),
+            // SQLite: busy, locked, busy snapshot, busy timeout, locked shared cache.
+            exec_code("5"),
+            exec_code("6"),
+            exec_code("517"),
+            exec_code("773"),
+            exec_code("262"),
+        ];
+        for err in &transient {
+            assert!(is_transient(err), "{err:?} is transient");
+        }
+    }
+
+    #[test]
+    fn constraint_and_statement_errors_are_not_transient() {
+        let permanent = [
+            exec_code("23505"), // unique violation
+            exec_code("22001"), // string too long
+            exec_code("42P01"), // undefined table
+            exec_code("2067"),  // SQLite unique constraint
+            exec_code("19"),    // SQLite constraint
+            exec_code("1555"),  // SQLite primary key constraint
+            query(sqlx::Error::RowNotFound),
+            DbErr::Custom("bug".into()),
+            DbErr::RecordNotFound("x".into()),
+        ];
+        for err in &permanent {
+            assert!(!is_transient(err), "{err:?} is not transient");
+        }
+    }
 
     #[test]
     fn sqlite_urls_name_their_directory() {

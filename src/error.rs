@@ -80,19 +80,10 @@ impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     }
 }
 
-/// Unreachable databases and transactions the database gave up on (SQLite busy or locked,
-/// PostgreSQL serialization failures and deadlocks) are safe to retry: 503. The rest is a bug.
+/// A database that is unreachable, restarting or gave the transaction up is worth retrying:
+/// 503 (nothing committed). The rest is a bug.
 fn db_error(err: &sea_orm::DbErr) -> AppError {
-    use sea_orm::{DbErr, RuntimeErr};
-    let retryable = match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")),
-        _ => false,
-    };
-    if retryable {
+    if crate::db::is_transient(err) {
         AppError::Unavailable(err.to_string())
     } else {
         AppError::Internal(err.to_string())
@@ -111,6 +102,11 @@ impl From<crate::wechat::client::WechatError> for AppError {
 }
 
 impl AppError {
+    /// A 400 naming one field and what is wrong with it.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Self::BadRequestFields([(name.to_owned(), message.into())].into())
+    }
+
     /// The contract's snake_case code for this error.
     pub fn code(&self) -> &'static str {
         match self {

@@ -70,6 +70,7 @@ struct RawSettings {
     mp_token: Option<SecretString>,
     mp_aes_key: Option<SecretString>,
     mp_aes_key_previous: Option<SecretString>,
+    mp_message_mode: Option<String>,
     miniapp_appid: Option<String>,
     miniapp_secret: Option<SecretString>,
     admin_token: Option<SecretString>,
@@ -138,8 +139,29 @@ pub struct CallbackSettings {
     pub aes_key_previous: Option<SecretString>,
     /// How long the callback may take before it answers `success` and finishes in the background.
     pub budget: Duration,
-    /// Reject callbacks whose timestamp is further than this from now (`None`: no check).
+    /// Which pushes are accepted, as set in the WeChat console.
+    pub message_mode: MessageMode,
+    /// Reject callbacks whose timestamp is further than this from now, and a signed query seen
+    /// before with another body (`None`: no check).
     pub replay_window: Option<Duration>,
+}
+
+/// WeChat's message encryption setting (消息加解密方式) for the push endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageMode {
+    /// 明文模式: plain XML, checked by `signature` (which does not cover the body).
+    Plain,
+    /// 兼容模式: plain fields plus `Encrypt`; only the encrypted, `msg_signature`-checked part counts.
+    Compatible,
+    /// 安全模式: encrypted only; a push without `encrypt_type=aes` and `msg_signature` is refused.
+    Safe,
+}
+
+impl MessageMode {
+    /// Whether pushes must come encrypted and signed over their body.
+    pub fn requires_encryption(self) -> bool {
+        self != Self::Plain
+    }
 }
 
 /// Everything WeChat-related.
@@ -372,7 +394,27 @@ impl Settings {
                 "must be between 100 and 4900: WeChat gives up after 5 s",
             ));
         }
-        let replay_window = match raw.callback_replay_window_s.unwrap_or(0) {
+        let message_mode = match (raw.mp_message_mode.as_deref(), &aes_key) {
+            (None, None) | (Some("plain"), _) => MessageMode::Plain,
+            (None, Some(_)) | (Some("safe"), Some(_)) => MessageMode::Safe,
+            (Some("compatible"), Some(_)) => MessageMode::Compatible,
+            (Some("safe" | "compatible"), None) => {
+                return Err(invalid(
+                    "mp_message_mode",
+                    "WANGJU_MP_MESSAGE_MODE",
+                    "safe and compatible mode need WANGJU_MP_AES_KEY",
+                ));
+            }
+            (Some(_), _) => {
+                return Err(invalid(
+                    "mp_message_mode",
+                    "WANGJU_MP_MESSAGE_MODE",
+                    "must be plain, compatible or safe",
+                ));
+            }
+        };
+        // On by default: WeChat's timestamps are seconds off at most.
+        let replay_window = match raw.callback_replay_window_s.unwrap_or(300) {
             0 => None,
             secs => Some(Duration::from_secs(secs)),
         };
@@ -467,6 +509,7 @@ impl Settings {
                     aes_key,
                     aes_key_previous,
                     budget: Duration::from_millis(budget_ms),
+                    message_mode,
                     replay_window,
                 },
             },

@@ -14,6 +14,7 @@ use crate::{
     db::{self, DbSetupError},
     error::AppError,
     jobs::{
+        inbox::run_inbox,
         outbox::{OutboxPolicy, run_outbox},
         worker::{JobDeps, run_worker},
     },
@@ -24,6 +25,7 @@ use crate::{
         observe::{BodyLimits, Observe},
     },
     service::admin_tokens,
+    service::health::StorageProbe,
     service::{
         callback::{PushDeps, PushEndpoint},
         campaign::PhaseClock,
@@ -37,6 +39,9 @@ use crate::{
         sandbox::{Sandbox, SandboxConfig},
     },
 };
+
+/// How long a media-storage readiness check is reused.
+const STORAGE_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Largest accepted WeChat push: messages are small, encrypted ones about 3x larger.
 const CALLBACK_BODY_LIMIT: u64 = 256 * 1024;
@@ -56,6 +61,8 @@ pub struct AppState {
     pub push: PushDeps,
     /// Media storage.
     pub store: MediaStore,
+    /// Readiness of media storage (cached).
+    pub storage_probe: StorageProbe,
     /// Validated settings.
     pub settings: Arc<Settings>,
     /// Metrics registry.
@@ -159,6 +166,7 @@ impl Application {
             acceptor,
             local_addr,
             state: AppState {
+                storage_probe: StorageProbe::new(store.clone(), STORAGE_PROBE_TTL),
                 store,
                 push: PushDeps {
                     db: db.clone(),
@@ -229,6 +237,11 @@ impl Application {
             },
             stop_jobs.subscribe(),
         ));
+        let inbox = tokio::spawn(run_inbox(
+            self.state.push.clone(),
+            self.state.settings.job_poll,
+            stop_jobs.subscribe(),
+        ));
         tracing::info!(addr = %self.local_addr, "listening");
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
@@ -237,6 +250,7 @@ impl Application {
         let _ = stop_jobs.send(true);
         let _ = worker.await;
         let _ = outbox.await;
+        let _ = inbox.await;
         served
     }
 }

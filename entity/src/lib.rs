@@ -10,6 +10,8 @@ pub mod outbox;
 pub mod person;
 pub mod photo_draft;
 pub mod photo_draft_item;
+pub mod push_inbox;
+pub mod push_seal;
 pub mod score;
 pub mod session;
 pub mod subscription;

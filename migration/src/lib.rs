@@ -13,6 +13,8 @@ mod m20261127_000023_create_awards;
 mod m20261127_000024_add_work_reports;
 mod m20261127_000030_create_notifications;
 mod m20261127_000040_works_listing_indexes;
+mod m20261201_000050_create_push_inbox;
+mod m20261201_000051_create_push_seals;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000024_add_work_reports::Migration),
             Box::new(m20261127_000030_create_notifications::Migration),
             Box::new(m20261127_000040_works_listing_indexes::Migration),
+            Box::new(m20261201_000050_create_push_inbox::Migration),
+            Box::new(m20261201_000051_create_push_seals::Migration),
         ]
     }
 }

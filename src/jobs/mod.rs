@@ -1,5 +1,6 @@
 //! Background work: what can be queued, and the worker that runs it.
 
+pub mod inbox;
 pub mod outbox;
 pub mod worker;
 

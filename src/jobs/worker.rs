@@ -150,8 +150,8 @@ pub async fn tick(deps: &JobDeps) -> Result<usize, DbErr> {
 /// multipart upload began) is stored within minutes.
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 
-/// Deletes what only needs to live a while: callback receipts, finished jobs and orphaned
-/// media files.
+/// Deletes what only needs to live a while: callback receipts, push seals, finished jobs and
+/// orphaned media files.
 async fn clean_up(deps: &JobDeps) {
     let now = Utc::now();
     if let Err(err) = clean_up_rows(&deps.db, now).await {
@@ -168,8 +168,10 @@ async fn clean_up_rows(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()
     // WeChat retries within seconds; two days is far beyond any retry.
     let receipts = repo::receipts::delete_older_than(db, now - chrono::Duration::days(2)).await?;
     let jobs = repo::jobs::delete_finished_before(db, now - chrono::Duration::days(14)).await?;
-    if receipts + jobs > 0 {
-        tracing::info!(receipts, jobs, "old rows removed");
+    // Seals outlive the replay window (minutes) many times over.
+    let seals = repo::seals::delete_older_than(db, now - chrono::Duration::days(1)).await?;
+    if receipts + jobs + seals > 0 {
+        tracing::info!(receipts, jobs, seals, "old rows removed");
     }
     Ok(())
 }

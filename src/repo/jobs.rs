@@ -3,9 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::job;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
 };
 
 /// Queues a job to run at `run_at`.
@@ -33,48 +32,25 @@ pub async fn enqueue(
     Ok(row.id)
 }
 
-/// Claims up to `limit` due jobs for `lease`; each claim is a conditional update, so two
-/// workers never hold the same job, and a crashed worker's jobs come back when its lease ends.
+/// The queue columns of `jobs`.
+const QUEUE: super::lease::QueueColumns<job::Entity> = super::lease::QueueColumns {
+    id: job::Column::Id,
+    state: job::Column::State,
+    ready: "queued",
+    run_at: job::Column::RunAt,
+    locked_until: job::Column::LockedUntil,
+    attempts: job::Column::Attempts,
+};
+
+/// Claims up to `limit` due jobs for `lease`; two workers never hold the same job, and a crashed
+/// worker's jobs come back when its lease ends.
 pub async fn claim_due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<job::Model>, DbErr> {
-    let candidates: Vec<i64> = job::Entity::find()
-        .select_only()
-        .column(job::Column::Id)
-        .filter(job::Column::State.eq("queued"))
-        .filter(job::Column::RunAt.lte(now))
-        .filter(
-            job::Column::LockedUntil
-                .is_null()
-                .or(job::Column::LockedUntil.lt(now)),
-        )
-        .order_by_asc(job::Column::RunAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut claimed = Vec::new();
-    for id in candidates {
-        let update = job::Entity::update_many()
-            .col_expr(job::Column::LockedUntil, Expr::value(lease_until))
-            .col_expr(
-                job::Column::Attempts,
-                Expr::col(job::Column::Attempts).add(1),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.eq(id))
-            .filter(job::Column::State.eq("queued"))
-            .filter(
-                job::Column::LockedUntil
-                    .is_null()
-                    .or(job::Column::LockedUntil.lt(now)),
-            );
-        claimed.extend(super::update_one(db, update, id).await?);
-    }
-    Ok(claimed)
+    super::lease::claim_due(db, &QUEUE, now, lease_until, limit).await
 }
 
 /// Marks a job finished (`done` or `failed`), releasing its lease.

@@ -3,12 +3,15 @@
 pub mod admin_tokens;
 pub mod awards;
 pub mod drafts;
+pub mod inbox;
 pub mod jobs;
+mod lease;
 pub mod notifications;
 pub mod overrides;
 pub mod people;
 pub mod receipts;
 pub mod scores;
+pub mod seals;
 pub mod sessions;
 pub mod stats;
 pub mod units;

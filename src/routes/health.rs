@@ -1,4 +1,4 @@
-//! `/healthz` (process up), `/readyz` (database reachable) and `/metrics` (Prometheus text).
+//! `/healthz` (process up), `/readyz` (database and media storage usable) and `/metrics` (Prometheus text).
 
 use poem::{IntoResponse, handler, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
@@ -15,14 +15,25 @@ struct Status {
     status: String,
 }
 
+/// The readiness probe's answer, with each dependency's own state.
+#[derive(Object)]
+struct Readiness {
+    /// `ok`, or the first thing that is not.
+    status: String,
+    /// `ok`, or why the database is not.
+    database: String,
+    /// `ok`, or why media storage is not (a write and a delete, checked every few seconds).
+    storage: String,
+}
+
 #[derive(ApiResponse)]
 enum ReadyResponse {
-    /// The database answers.
+    /// The database and media storage answer.
     #[oai(status = 200)]
-    Ready(Json<Status>),
-    /// The database does not answer; do not route traffic here.
+    Ready(Json<Readiness>),
+    /// The database or media storage does not answer; do not route traffic here.
     #[oai(status = 503)]
-    NotReady(Json<Status>),
+    NotReady(Json<Readiness>),
 }
 
 #[OpenApi(tag = "Tag::Operations")]
@@ -35,14 +46,23 @@ impl HealthApi {
         })
     }
 
-    /// The process can reach its database.
+    /// The process can reach its database and write to media storage.
     #[oai(path = "/readyz", method = "get")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
-        match health::database_ready(&state.db).await {
-            Ok(()) => ReadyResponse::Ready(Json(Status {
-                status: "ok".to_owned(),
-            })),
-            Err(reason) => ReadyResponse::NotReady(Json(Status { status: reason })),
+        let (database, storage) = tokio::join!(
+            health::database_ready(&state.db),
+            state.storage_probe.ready()
+        );
+        let failure = database.as_ref().err().or(storage.as_ref().err()).cloned();
+        let state_of = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".to_owned());
+        let body = Json(Readiness {
+            status: failure.clone().unwrap_or_else(|| "ok".to_owned()),
+            database: state_of(database),
+            storage: state_of(storage),
+        });
+        match failure {
+            None => ReadyResponse::Ready(body),
+            Some(_) => ReadyResponse::NotReady(body),
         }
     }
 }

@@ -1,20 +1,25 @@
-//! The WeChat push endpoint's use case: authenticate, open, parse, act once, answer in time.
+//! The WeChat push endpoint's use case: authenticate, open, parse, store, act once, answer in time.
 //!
-//! Exactly once: a push that changes state is handled in one transaction that ends by recording
-//! its dedup key with the reply in `callback_receipts` (unique). A concurrent retry blocks on
-//! that key (or on SQLite, on the write lock) until the first transaction ends, then finds the
-//! key taken, rolls its own work back and answers the stored reply. A crash before commit
-//! leaves nothing behind, so WeChat's next retry does the work. No reply cache sits in front:
-//! WeChat retries only an answer it did not get within 5 s, and the budget answers sooner, so
-//! retries are rare, while a cache big enough to cover WeChat's 15 s of retries at a push
-//! burst's rate would hold tens of megabytes.
+//! Store, then acknowledge: a push that changes state is first written to `push_inbox` (its own
+//! short transaction); if that cannot be done within the budget the answer is 503 and WeChat
+//! retries. Only then is it acted on, in a task that the request waits for until the budget
+//! ends; a task that finishes later sends its reply as a customer-service message, and one
+//! that fails, or dies with its process, leaves the row to the inbox worker of any instance.
+//!
+//! Exactly once: acting is one transaction that ends by recording the push's dedup key with the
+//! reply in `callback_receipts` (unique) and removing its inbox row. A concurrent retry or
+//! worker blocks on that key (or on SQLite, on the write lock) until the first transaction ends,
+//! then finds the key taken, rolls its own work back and answers the stored reply. No reply
+//! cache sits in front: WeChat retries only an answer it did not get within 5 s, and the budget
+//! answers sooner, so retries are rare.
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::{
     campaign::{Campaign, notices::Notices, replies::Replies},
@@ -25,7 +30,7 @@ use crate::{
         campaign::PhaseClock,
         chat::{self, ChatContext, Plan},
     },
-    settings::{CallbackSettings, Settings},
+    settings::{CallbackSettings, MessageMode, Settings},
     wechat::{
         crypto::{EncodingAesKey, KeySlot, MessageCrypt, random_nonce},
         inbound::{EncryptedEnvelope, Inbound, InboundKind},
@@ -67,6 +72,7 @@ pub struct PushEndpoint {
     mp_crypt: Option<Arc<MessageCrypt>>,
     miniapp_crypt: Option<Arc<MessageCrypt>>,
     budget: Duration,
+    mode: MessageMode,
     replay_window: Option<Duration>,
     draft_ttl: Duration,
 }
@@ -106,6 +112,7 @@ impl PushEndpoint {
             mp_crypt: crypt(&settings.wechat.mp.appid),
             miniapp_crypt: crypt(&settings.wechat.miniapp.appid),
             budget: callback.budget,
+            mode: callback.message_mode,
             replay_window: callback.replay_window,
             draft_ttl: settings.photo_draft_ttl,
         })
@@ -156,6 +163,25 @@ pub fn verify_url(endpoint: &PushEndpoint, query: &PushQuery) -> Result<String, 
 struct Opened {
     plaintext: String,
     key: Option<(Arc<MessageCrypt>, KeySlot)>,
+    seal: Seal,
+}
+
+/// What identifies a signed query and the body it came with, for replay protection.
+struct Seal {
+    /// sha256 of timestamp, nonce and signature.
+    query: String,
+    /// sha256 of the body.
+    body: String,
+}
+
+fn sha256_hex(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
 }
 
 fn open(
@@ -167,57 +193,67 @@ fn open(
     let (Some(timestamp), Some(nonce)) = (&query.timestamp, &query.nonce) else {
         return Err(forbidden("timestamp or nonce missing"));
     };
+    let sent = timestamp
+        .parse::<i64>()
+        .map_err(|_| forbidden("timestamp is not a number"))?;
     if let Some(window) = endpoint.replay_window {
-        let sent = timestamp
-            .parse::<i64>()
-            .map_err(|_| forbidden("timestamp is not a number"))?;
         let skew = Utc::now().timestamp().abs_diff(sent);
         if skew > window.as_secs() {
             return Err(forbidden("timestamp outside the replay window"));
         }
     }
     let token = endpoint.token.expose_secret();
-    if query.encrypt_type.as_deref() == Some("aes") {
-        let Some(msg_signature) = &query.msg_signature else {
-            return Err(forbidden("msg_signature missing"));
-        };
-        let envelope = EncryptedEnvelope::parse(body)
-            .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?
-            .ok_or_else(|| AppError::BadRequest("aes push without Encrypt".to_owned()))?;
-        if !signature::verify_msg_signature(
-            token,
-            timestamp,
-            nonce,
-            &envelope.encrypt,
-            msg_signature,
-        ) {
-            return Err(forbidden("bad msg_signature"));
+    let encrypted = query.encrypt_type.as_deref() == Some("aes");
+    // In safe and compatible mode only the encrypted part, signed over its bytes, counts: a plain
+    // push there is a downgrade, since `signature` does not cover the body.
+    if endpoint.mode.requires_encryption() && !encrypted {
+        return Err(forbidden(
+            "unencrypted push while the account is in safe mode",
+        ));
+    }
+    match &query.signature {
+        Some(signature) if !signature::verify_signature(token, timestamp, nonce, signature) => {
+            return Err(forbidden("bad signature"));
         }
-        let crypt = match app {
-            PushApp::OfficialAccount => endpoint.mp_crypt.clone(),
-            PushApp::MiniProgram => endpoint.miniapp_crypt.clone(),
-        }
-        .ok_or_else(|| {
-            AppError::BadRequest("encrypted push but no EncodingAESKey is configured".to_owned())
-        })?;
-        let decrypted = crypt.decrypt(&envelope.encrypt).map_err(|e| {
-            tracing::warn!(stage = e.stage(), "push could not be decrypted");
-            AppError::BadRequest(format!("cannot decrypt push ({})", e.stage()))
-        })?;
+        None if !encrypted => return Err(forbidden("signature missing")),
+        _ => {}
+    }
+    let seal = |signed_by: &str| Seal {
+        query: sha256_hex(&[timestamp, nonce, signed_by]),
+        body: sha256_hex(&[body]),
+    };
+    if !encrypted {
+        let signature = query.signature.as_deref().unwrap_or_default();
         return Ok(Opened {
-            plaintext: decrypted.plaintext,
-            key: Some((crypt, decrypted.key)),
+            plaintext: body.to_owned(),
+            key: None,
+            seal: seal(signature),
         });
     }
-    let Some(signature) = &query.signature else {
-        return Err(forbidden("signature missing"));
+    let Some(msg_signature) = &query.msg_signature else {
+        return Err(forbidden("msg_signature missing"));
     };
-    if !signature::verify_signature(token, timestamp, nonce, signature) {
-        return Err(forbidden("bad signature"));
+    let envelope = EncryptedEnvelope::parse(body)
+        .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?
+        .ok_or_else(|| AppError::BadRequest("aes push without Encrypt".to_owned()))?;
+    if !signature::verify_msg_signature(token, timestamp, nonce, &envelope.encrypt, msg_signature) {
+        return Err(forbidden("bad msg_signature"));
     }
+    let crypt = match app {
+        PushApp::OfficialAccount => endpoint.mp_crypt.clone(),
+        PushApp::MiniProgram => endpoint.miniapp_crypt.clone(),
+    }
+    .ok_or_else(|| {
+        AppError::BadRequest("encrypted push but no EncodingAESKey is configured".to_owned())
+    })?;
+    let decrypted = crypt.decrypt(&envelope.encrypt).map_err(|e| {
+        tracing::warn!(stage = e.stage(), "push could not be decrypted");
+        AppError::BadRequest(format!("cannot decrypt push ({})", e.stage()))
+    })?;
     Ok(Opened {
-        plaintext: body.to_owned(),
-        key: None,
+        plaintext: decrypted.plaintext,
+        key: Some((crypt, decrypted.key)),
+        seal: seal(msg_signature),
     })
 }
 
@@ -228,11 +264,12 @@ pub async fn receive(
     query: &PushQuery,
     body: &str,
 ) -> Result<String, AppError> {
+    let deadline = tokio::time::Instant::now() + deps.endpoint.budget;
     let opened = open(&deps.endpoint, app, query, body)?;
     let inbound = Inbound::parse(&opened.plaintext)
         .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?;
     tracing::debug!(msg_type = inbound.kind.msg_type(), "push received");
-    let reply_xml = respond(deps, inbound).await?;
+    let reply_xml = respond(deps, inbound, &opened, deadline).await?;
     if reply_xml.is_empty() {
         return Ok(SUCCESS.to_owned());
     }
@@ -248,7 +285,7 @@ pub async fn receive(
     })
 }
 
-fn render(reply: Option<Reply>, inbound: &Inbound) -> String {
+fn render(reply: Option<&Reply>, inbound: &Inbound) -> String {
     let Some(reply) = reply else {
         return String::new();
     };
@@ -258,7 +295,7 @@ fn render(reply: Option<Reply>, inbound: &Inbound) -> String {
     } else {
         NEWS_CAP_MESSAGE
     };
-    reply.truncate_news(cap).to_xml(
+    reply.clone().truncate_news(cap).to_xml(
         &inbound.from_user_name,
         &inbound.to_user_name,
         Utc::now().timestamp(),
@@ -266,7 +303,7 @@ fn render(reply: Option<Reply>, inbound: &Inbound) -> String {
 }
 
 /// What the chat handler reads, with the phase in force at `now`.
-async fn context(deps: &PushDeps, now: chrono::DateTime<Utc>) -> Result<ChatContext<'_>, AppError> {
+async fn context(deps: &PushDeps, now: DateTime<Utc>) -> Result<ChatContext<'_>, AppError> {
     Ok(ChatContext {
         campaign: &deps.campaign,
         replies: &deps.replies,
@@ -277,67 +314,155 @@ async fn context(deps: &PushDeps, now: chrono::DateTime<Utc>) -> Result<ChatCont
     })
 }
 
-async fn respond(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> {
+async fn respond(
+    deps: &PushDeps,
+    inbound: Inbound,
+    opened: &Opened,
+    deadline: Instant,
+) -> Result<String, AppError> {
     let now = Utc::now();
     let ctx = context(deps, now).await?;
     match chat::plan(&ctx, &inbound) {
         Plan::Ignore => Ok(String::new()),
-        Plan::Reply(reply) => Ok(render(Some(reply), &inbound)),
+        Plan::Reply(reply) => Ok(render(Some(&reply), &inbound)),
         Plan::Read => {
-            let reply =
-                tokio::time::timeout(deps.endpoint.budget, chat::read(&deps.db, &ctx, &inbound))
-                    .await
-                    .unwrap_or(Ok(None))?;
-            Ok(render(reply, &inbound))
+            let reply = tokio::time::timeout_at(deadline, chat::read(&deps.db, &ctx, &inbound))
+                .await
+                .unwrap_or(Ok(None))?;
+            Ok(render(reply.as_ref(), &inbound))
         }
-        Plan::Act => act_within_budget(deps, inbound).await,
+        Plan::Act => act_within_budget(deps, inbound, opened, now, deadline).await,
     }
 }
 
-/// Runs the state change in a task of its own and waits at most the budget for it; a task that
-/// finishes late delivers its reply by customer-service message instead.
-async fn act_within_budget(deps: &PushDeps, inbound: Inbound) -> Result<String, AppError> {
+/// How long a stored push is left to the request that stored it before the inbox worker may
+/// take it over: past the budget, so that only a handler that died or failed is replaced.
+const RESUME_GRACE: Duration = Duration::from_secs(5);
+
+/// Stores the push, then acts on it in a task of its own and waits until the deadline for the
+/// reply. A task that finishes later queues its reply as a customer-service message; one that
+/// fails or dies leaves the stored push to the inbox worker.
+async fn act_within_budget(
+    deps: &PushDeps,
+    inbound: Inbound,
+    opened: &Opened,
+    received_at: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<String, AppError> {
     let key = inbound.dedup_key();
-    let (answer, answered) = tokio::sync::oneshot::channel::<Result<String, AppError>>();
-    let task_deps = deps.clone();
-    tokio::spawn(async move {
-        match act_once(&task_deps, &inbound, &key).await {
-            Ok(handled) => {
-                if answer.send(Ok(handled.xml)).is_err()
-                    && let Some(text) = handled.text
-                {
-                    deliver_late(&task_deps, &inbound.from_user_name, text).await;
-                }
-            }
-            Err(err) => {
-                let _ = answer.send(Err(err));
-            }
+    let resume_at = received_at
+        + chrono::Duration::from_std(deps.endpoint.budget + RESUME_GRACE)
+            .unwrap_or(chrono::Duration::seconds(10));
+    // Nothing is acknowledged before it is stored: without the row, WeChat must retry.
+    let stored = tokio::time::timeout_at(deadline, async {
+        let txn = crate::db::begin_write(&deps.db).await?;
+        // Replay protection costs a write, so only pushes that change state pay it.
+        if deps.endpoint.replay_window.is_some()
+            && !repo::seals::use_once(&txn, &opened.seal.query, &opened.seal.body, received_at)
+                .await?
+        {
+            txn.rollback().await?;
+            return Err(forbidden("a used signed query with another body"));
         }
-    });
-    match tokio::time::timeout(deps.endpoint.budget, answered).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(AppError::Internal(
-            "push handler ended without an answer".to_owned(),
-        )),
+        repo::inbox::store(&txn, &key, &opened.plaintext, received_at, resume_at).await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(())
+    })
+    .await;
+    match stored {
         Err(_) => {
+            return Err(AppError::Unavailable(
+                "the push could not be stored within the callback budget".to_owned(),
+            ));
+        }
+        Ok(stored) => stored?,
+    }
+    let turn = Arc::new(Turn::default());
+    let (answer, mut answered) = tokio::sync::oneshot::channel::<String>();
+    let task_deps = deps.clone();
+    let task_turn = turn.clone();
+    tokio::spawn(async move {
+        let xml = match act_once(&task_deps, &inbound, &key, received_at, Some(&task_turn)).await {
+            Ok(xml) => xml,
+            Err(err) => {
+                tracing::warn!(error = %err, "push handling failed; the inbox worker will retry it");
+                String::new()
+            }
+        };
+        // The waiter is gone only after a deadline it handed over (the reply is queued) or
+        // when the request itself ended.
+        let _ = answer.send(xml);
+    });
+    // The push is stored: from here on every way out may answer `success`.
+    match tokio::time::timeout_at(deadline, &mut answered).await {
+        Ok(xml) => Ok(xml.unwrap_or_default()),
+        Err(_) if turn.give_up() => {
             tracing::warn!("push handling exceeded its budget; answering success");
             Ok(String::new())
         }
+        // The handler is committing with its reply in hand: wait for it.
+        Err(_) => Ok(answered.await.unwrap_or_default()),
     }
 }
 
-/// The outcome of acting on a push once.
-struct Handled {
-    /// The passive reply (empty: `success`).
-    xml: String,
-    /// The reply's text, for a customer-service message if the passive reply comes too late;
-    /// `None` when this handler did not act (a retry) or the reply is not text.
-    text: Option<String>,
+/// Who answers a push's reply: the waiting request, or a customer-service message when the
+/// request gave up first. Decided once, under a lock, just before the handler commits.
+#[derive(Default)]
+struct Turn(std::sync::Mutex<TurnState>);
+
+#[derive(Default, Clone, Copy)]
+enum TurnState {
+    #[default]
+    Waiting,
+    GaveUp,
+    Answering,
 }
 
-async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handled, AppError> {
-    let now = Utc::now();
-    let ctx = context(deps, now).await?;
+impl Turn {
+    fn state(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The request's deadline passed: `true` if it may answer `success` now, leaving the reply
+    /// to a customer-service message.
+    fn give_up(&self) -> bool {
+        let mut state = self.state();
+        match *state {
+            TurnState::Waiting | TurnState::GaveUp => {
+                *state = TurnState::GaveUp;
+                true
+            }
+            TurnState::Answering => false,
+        }
+    }
+
+    /// The handler is about to commit: `true` if its reply must go out late.
+    fn late_at_commit(&self) -> bool {
+        let mut state = self.state();
+        match *state {
+            TurnState::Waiting => {
+                *state = TurnState::Answering;
+                false
+            }
+            TurnState::GaveUp => true,
+            TurnState::Answering => false,
+        }
+    }
+}
+
+/// Acts on a push once and returns its passive reply (empty: `success`). `turn` is the waiting
+/// request's; `None` (the inbox worker) means nobody waits and any reply goes out late. The
+/// receipt, the removal of the stored push and a late reply's message commit together.
+async fn act_once(
+    deps: &PushDeps,
+    inbound: &Inbound,
+    key: &str,
+    received_at: DateTime<Utc>,
+    turn: Option<&Turn>,
+) -> Result<String, AppError> {
+    let ctx = context(deps, received_at).await?;
     let txn = crate::db::begin_write(&deps.db).await?;
     let reply = match chat::act(&txn, &ctx, inbound).await {
         Ok(reply) => reply,
@@ -345,16 +470,13 @@ async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handl
             txn.rollback().await?;
             // A retry of a push handled meanwhile may fail where the first succeeded.
             return match repo::receipts::reply_for(&deps.db, key).await? {
-                Some(xml) => Ok(Handled { xml, text: None }),
+                Some(xml) => handled_before(deps, key, xml).await,
                 None => Err(err),
             };
         }
     };
-    let text = match &reply {
-        Some(Reply::Text { content }) => Some(content.clone()),
-        _ => None,
-    };
-    let xml = render(reply, inbound);
+    let xml = render(reply.as_ref(), inbound);
+    let now = Utc::now();
     // Recorded last, with its reply, so the receipt is written once: a retry that got this far
     // concurrently waits here for the first transaction and then gives its own work up.
     if !repo::receipts::try_record(&txn, key, &xml, now).await? {
@@ -362,19 +484,73 @@ async fn act_once(deps: &PushDeps, inbound: &Inbound, key: &str) -> Result<Handl
         let xml = repo::receipts::reply_for(&deps.db, key)
             .await?
             .unwrap_or_default();
-        return Ok(Handled { xml, text: None });
+        return handled_before(deps, key, xml).await;
+    }
+    repo::inbox::remove(&txn, key).await?;
+    let late = turn.is_none_or(Turn::late_at_commit);
+    if late && let Some(Reply::Text { content }) = &reply {
+        late_reply(deps, &inbound.from_user_name, content)
+            .enqueue(&txn, now)
+            .await?;
     }
     txn.commit().await?;
-    Ok(Handled { xml, text })
+    Ok(xml)
 }
 
-/// The passive reply window has passed: queue the text as a customer-service message.
-async fn deliver_late(deps: &PushDeps, openid: &str, text: String) {
-    let job = Job::SendChatText {
+/// Another handler acted on the push first: its stored reply is the answer, and the push's
+/// inbox row (a retry may have stored it again) goes.
+async fn handled_before(deps: &PushDeps, key: &str, xml: String) -> Result<String, AppError> {
+    repo::inbox::remove(&deps.db, key).await?;
+    Ok(xml)
+}
+
+/// The passive reply window has passed: the text goes as a customer-service message.
+fn late_reply(deps: &PushDeps, openid: &str, text: &str) -> Job {
+    Job::SendChatText {
         openid: openid.to_owned(),
         text: format!("{}{text}", deps.replies.messages.late_reply_prefix),
-    };
-    if let Err(err) = job.enqueue(&deps.db, Utc::now()).await {
-        tracing::error!(error = %err, "could not queue a late chat reply");
+    }
+}
+
+/// Acts on a push the inbox kept (its request ran out of time, failed or died); its reply, if
+/// any, goes out as a customer-service message.
+pub async fn resume(deps: &PushDeps, push: &entity::push_inbox::Model) -> Result<(), ResumeError> {
+    let inbound =
+        Inbound::parse(&push.payload).map_err(|e| ResumeError::Unreadable(e.to_string()))?;
+    act_once(deps, &inbound, &push.dedup_key, push.received_at, None).await?;
+    Ok(())
+}
+
+/// Why a stored push could not be acted on.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// The stored XML does not parse (it did when it arrived): never worth another try.
+    #[error("stored push is unreadable: {0}")]
+    Unreadable(String),
+    /// Acting failed; worth another try if the cause passes.
+    #[error(transparent)]
+    Act(#[from] AppError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Turn;
+
+    #[test]
+    fn a_request_that_gave_up_leaves_the_reply_to_a_late_message() {
+        let turn = Turn::default();
+        assert!(turn.give_up());
+        assert!(turn.late_at_commit(), "the handler must queue the reply");
+    }
+
+    #[test]
+    fn a_handler_committing_in_time_keeps_the_request_waiting() {
+        let turn = Turn::default();
+        assert!(!turn.late_at_commit());
+        assert!(
+            !turn.give_up(),
+            "the request waits for the committing handler"
+        );
+        assert!(!turn.late_at_commit());
     }
 }

@@ -21,6 +21,15 @@ pub enum InboundError {
     /// A field every push of this kind must carry is absent.
     #[error("missing required field {0}")]
     MissingField(&'static str),
+    /// An account id (`ToUserName`, `FromUserName`) or `EventKey` that is empty, too long or
+    /// not printable; the value itself is not repeated (it may be huge).
+    #[error("field {field} is {problem}")]
+    BadField {
+        /// The field name as WeChat spells it.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// A field that must be an integer is not one.
     #[error("field {field} is not an integer: {value:?}")]
     InvalidNumber {
@@ -444,7 +453,8 @@ impl Inbound {
 
     /// The key that identifies a re-sent push, stored to drop duplicates.
     ///
-    /// Messages: `msg:<MsgId>|<FromUserName>|<CreateTime>`. Events:
+    /// Messages: `msg:<MsgId>|<FromUserName>` (a re-sent message keeps its MsgId whatever its
+    /// CreateTime says). Events:
     /// `evt:<FromUserName>|<CreateTime>|<Event>|<EventKey or empty>`, plus `|<trace_id>` for
     /// media checks, `|<MsgID>` for template results and `|<MsgID,..>` for subscribe-sent results,
     /// whose distinct pushes may share a second. An unknown `MsgType` without a numeric `MsgId`:
@@ -468,7 +478,7 @@ impl Inbound {
                 msg_type,
                 msg_id: None,
             } => format!("unknown:{msg_type}|{from}|{time}"),
-            kind => format!("msg:{}|{from}|{time}", kind.msg_id().unwrap_or_default()),
+            kind => format!("msg:{}|{from}", kind.msg_id().unwrap_or_default()),
         }
     }
 
@@ -486,6 +496,11 @@ impl Inbound {
             .msg_type
             .take()
             .ok_or(InboundError::MissingField("MsgType"))?;
+        check_account("ToUserName", &to_user_name)?;
+        check_account("FromUserName", &from_user_name)?;
+        if let Some(key) = &raw.event_key {
+            check_printable("EventKey", key, MAX_EVENT_KEY_BYTES)?;
+        }
         let kind = InboundKind::from_raw(msg_type, raw)?;
         Ok(Self {
             to_user_name,
@@ -494,6 +509,47 @@ impl Inbound {
             kind,
         })
     }
+}
+
+/// Longest account id accepted (openids are 28 characters, `gh_` ids 15; unionids 29).
+pub const MAX_ACCOUNT_BYTES: usize = 64;
+/// Longest `EventKey` accepted: menu keys are at most 128 bytes, QR scenes 64 plus `qrscene_`.
+pub const MAX_EVENT_KEY_BYTES: usize = 128;
+
+fn check_account(field: &'static str, value: &str) -> Result<(), InboundError> {
+    if value.is_empty() {
+        return Err(InboundError::BadField {
+            field,
+            problem: "empty",
+        });
+    }
+    check_printable(field, value, MAX_ACCOUNT_BYTES)?;
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(InboundError::BadField {
+            field,
+            problem: "not an account id",
+        });
+    }
+    Ok(())
+}
+
+fn check_printable(field: &'static str, value: &str, max_bytes: usize) -> Result<(), InboundError> {
+    if value.len() > max_bytes {
+        return Err(InboundError::BadField {
+            field,
+            problem: "too long",
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(InboundError::BadField {
+            field,
+            problem: "not printable",
+        });
+    }
+    Ok(())
 }
 
 impl InboundKind {
@@ -910,7 +966,47 @@ mod tests {
                 msg_id: Some(9)
             }
         );
-        assert_eq!(inbound.dedup_key(), "msg:9|oUser|1700000000");
+        assert_eq!(inbound.dedup_key(), "msg:9|oUser");
+    }
+
+    #[test]
+    fn a_message_resent_with_another_create_time_keeps_its_key() {
+        let body = |time: i64| {
+            format!(
+                "<xml><ToUserName>gh_1</ToUserName><FromUserName>oUser</FromUserName>\
+                 <CreateTime>{time}</CreateTime><MsgType>text</MsgType><Content>hi</Content>\
+                 <MsgId>42</MsgId></xml>"
+            )
+        };
+        let first = Inbound::parse(&body(1_700_000_000)).unwrap();
+        let again = Inbound::parse(&body(1_800_000_000)).unwrap();
+        assert_eq!(first.dedup_key(), again.dedup_key());
+    }
+
+    #[test]
+    fn empty_long_or_unprintable_account_ids_and_event_keys_are_refused() {
+        let body = |from: &str, key: &str| {
+            format!(
+                "<xml><ToUserName>gh_1</ToUserName><FromUserName><![CDATA[{from}]]></FromUserName>\
+                 <CreateTime>1</CreateTime><MsgType>event</MsgType><Event>CLICK</Event>\
+                 <EventKey><![CDATA[{key}]]></EventKey></xml>"
+            )
+        };
+        let refused = [
+            (body("", "k"), "FromUserName"),
+            (body(&"o".repeat(65), "k"), "FromUserName"),
+            (body("o\u{1}x", "k"), "FromUserName"),
+            (body("o user", "k"), "FromUserName"),
+            (body("oUser", &"k".repeat(129)), "EventKey"),
+            (body("oUser", "k\u{0}"), "EventKey"),
+        ];
+        for (xml, field) in refused {
+            match Inbound::parse(&xml) {
+                Err(InboundError::BadField { field: f, .. }) => assert_eq!(f, field, "{xml:?}"),
+                other => panic!("{xml:?} must be refused, got {other:?}"),
+            }
+        }
+        assert!(Inbound::parse(&body("oUser", &"k".repeat(128))).is_ok());
     }
 
     #[test]

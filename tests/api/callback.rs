@@ -607,24 +607,17 @@ db_test!(
     }
 );
 
-async fn slow_database_does_not_delay_the_reply(backend: Backend) {
-    // SQLite only: a test can hold its write lock to make the database slow on purpose.
-    if backend != Backend::Sqlite {
-        return;
-    }
-    let Some(app) = spawn_app_with(backend, &[("callback_budget_ms", 300.into())]).await else {
-        return;
-    };
-    app.set_phase(Some("open")).await;
-    let url = app.database_url.clone();
-    let (locked, release) = (
-        tokio::sync::oneshot::channel::<()>(),
-        tokio::sync::oneshot::channel::<()>(),
-    );
-    let (locked_tx, locked_rx) = locked;
-    let (release_tx, release_rx) = release;
+/// Holds SQLite's write lock from a connection of the test's own until `release` fires.
+async fn hold_sqlite_lock(
+    url: String,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    use sea_orm::{ConnectionTrait, Database};
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
     let holder = tokio::spawn(async move {
-        use sea_orm::{ConnectionTrait, Database};
         let conn = Database::connect(&url).await.unwrap();
         conn.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
         locked_tx.send(()).unwrap();
@@ -632,18 +625,68 @@ async fn slow_database_does_not_delay_the_reply(backend: Backend) {
         conn.execute_unprepared("COMMIT").await.unwrap();
     });
     locked_rx.await.unwrap();
+    (release_tx, holder)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_cannot_be_stored_in_time_gets_503_and_its_retry_is_acted_on() {
+    // SQLite: while another connection holds the write lock, nothing can be stored.
+    let Some(app) = spawn_app_with(Backend::Sqlite, &[("callback_budget_ms", 300.into())]).await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    let (release, holder) = hold_sqlite_lock(app.database_url.clone()).await;
+    let xml = text("oSlow", 9901, now(), "网言网语 慢也要及时回复");
     let started = std::time::Instant::now();
-    let (status, body) = send(
-        &app,
-        &text("oSlow", 9901, now(), "网言网语 慢也要及时回复"),
-        Mode::Plain,
-    )
-    .await;
+    let (status, _) = send(&app, &xml, Mode::Plain).await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "never `success` for a push that is not stored");
+    assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    assert!(works(&app).await.is_empty());
+    // WeChat's retry is stored and acted on at once.
+    let (status, body) = send(&app, &xml, Mode::Plain).await;
+    assert_eq!(status, 200);
+    assert!(content(&body).contains("编号 WY-"), "{body}");
+    assert_eq!(works(&app).await.len(), 1);
+    assert_eq!(
+        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_stored_but_slow_to_act_on_is_answered_in_time_and_replied_later() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    // PostgreSQL: a lock on `works` alone lets the push be stored but not acted on in time.
+    let Some(app) = spawn_app_with(Backend::Postgres, &[("callback_budget_ms", 300.into())]).await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    let locker = Database::connect(&app.database_url).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE works IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let xml = text("oSlow", 9902, now(), "网言网语 慢也要及时回复");
+    let started = std::time::Instant::now();
+    let (status, body) = send(&app, &xml, Mode::Plain).await;
     let waited = started.elapsed();
     assert_eq!((status, body.as_str()), (200, "success"));
     assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
-    release_tx.send(()).unwrap();
-    holder.await.unwrap();
+    assert_eq!(
+        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
+            .await
+            .unwrap(),
+        1,
+        "acknowledged only once stored"
+    );
+    txn.commit().await.unwrap();
     // The work is still made, once, and its reply goes out later by customer-service message.
     app.eventually("the late reply is sent", || async {
         wangju::repo::jobs::count(&app.db, "send_chat_text", "done")
@@ -659,11 +702,17 @@ async fn slow_database_does_not_delay_the_reply(backend: Backend) {
             .any(|m| m.touser == "oSlow" && m.body.to_string().contains("编号 WY-")),
         "{sent:?}"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_database_does_not_delay_the_reply_beyond_the_budget() {
-    slow_database_does_not_delay_the_reply(Backend::Sqlite).await;
+    assert_eq!(
+        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
+            .await
+            .unwrap(),
+        0
+    );
+    // A late retry gets the stored reply and makes nothing new.
+    let (status, body) = send(&app, &xml, Mode::Plain).await;
+    assert_eq!(status, 200);
+    assert!(content(&body).contains("编号 WY-"), "{body}");
+    assert_eq!(works(&app).await.len(), 1);
 }
 
 async fn replay_window(backend: Backend) {

@@ -23,6 +23,20 @@ db_test!(readyz_reports_an_unreachable_database, |app| async move {
     assert_eq!(res.status(), 503);
 });
 
+db_test!(readyz_reports_unwritable_media_storage, |app| async move {
+    // The storage directory becomes a plain file: writes into it fail.
+    std::fs::remove_dir_all(app.media_dir()).unwrap();
+    std::fs::write(app.media_dir(), b"not a directory").unwrap();
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["storage"], "storage write failed");
+    assert_eq!(body["status"], "storage write failed");
+    std::fs::remove_file(app.media_dir()).unwrap();
+    std::fs::create_dir(app.media_dir()).unwrap();
+});
+
 db_test!(
     metrics_count_requests_per_route_and_status,
     |app| async move {

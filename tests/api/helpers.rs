@@ -69,6 +69,11 @@ impl TestApp {
         .await
     }
 
+    /// The app's media storage directory.
+    pub fn media_dir(&self) -> &std::path::Path {
+        self.media.path()
+    }
+
     /// Every file in the app's media storage (relative paths), sorted.
     pub fn media_files(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
@@ -195,6 +200,8 @@ fn replace_database(url: &str, name: &str) -> String {
 
 /// Removes a test's database when the test ends, even when it panicked.
 pub enum DatabaseGuard {
+    /// A database the test manages itself (nothing to remove).
+    External,
     /// The temporary directory of the SQLite file, removed on drop.
     Sqlite {
         /// The directory.
@@ -271,6 +278,19 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Setting
 /// Spawns the app on `backend` with default test settings.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, &[]).await
+}
+
+/// Spawns the app on a database the test provides (and removes) itself.
+pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, Value)]) -> TestApp {
+    init();
+    let media = Arc::new(tempfile::tempdir().expect("media dir"));
+    let backend = if database_url.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let guard = Arc::new(DatabaseGuard::External);
+    start(backend, database_url.to_owned(), (guard, media), overrides).await
 }
 
 /// Spawns the app on `backend` with settings overrides (flat keys as in `wangju.toml`).

@@ -24,8 +24,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `wangju serve` on a free port with a fresh SQLite database and JSON logs.
     pub fn start(envs: &[(&str, &str)]) -> Self {
+        Self::start_on(None, envs)
+    }
+
+    /// Starts `wangju serve` on `database_url` (a fresh SQLite database when `None`).
+    pub fn start_on(database_url: Option<&str>, envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/w.db?mode=rwc", dir.path().display());
+        let db = database_url.map_or_else(
+            || format!("sqlite://{}/w.db?mode=rwc", dir.path().display()),
+            str::to_owned,
+        );
         let mut command = Command::new(BIN);
         command
             .arg("serve")
@@ -93,6 +101,12 @@ impl ServerProcess {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Sends SIGKILL and waits for the process to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Waits for the process to exit and returns whether it exited cleanly, plus all its output.

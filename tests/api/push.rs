@@ -75,7 +75,8 @@ pub fn wrap_at(
     timestamp: i64,
 ) -> (Vec<(String, String)>, String) {
     let timestamp = timestamp.to_string();
-    let nonce = "1357924680".to_owned();
+    // WeChat's nonces are random: a fixed one would make two pushes in one second one query.
+    let nonce = (u64::from(uuid::Uuid::new_v4().as_u128() as u32)).to_string();
     let signature = signature::sign(&[TOKEN, &timestamp, &nonce]);
     let mut query = vec![
         ("signature".to_owned(), signature),

@@ -1,0 +1,69 @@
+//! Claiming due rows of a work queue with a lease, shared by `jobs` and `push_inbox`.
+//!
+//! A claim is a conditional update per row (`locked_until` empty or past), so two workers never
+//! hold the same row, and the rows of a worker that died come back when its lease ends.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+
+/// The columns a leased queue table has.
+pub(crate) struct QueueColumns<E: EntityTrait> {
+    /// Primary key (`i64`).
+    pub id: E::Column,
+    /// State; only rows in `ready` are claimed.
+    pub state: E::Column,
+    /// The state of a row waiting for a worker.
+    pub ready: &'static str,
+    /// When the row is due.
+    pub run_at: E::Column,
+    /// The current claim's end.
+    pub locked_until: E::Column,
+    /// Claims so far.
+    pub attempts: E::Column,
+}
+
+/// Claims up to `limit` due rows until `lease_until`, counting an attempt on each.
+pub(crate) async fn claim_due<E>(
+    db: &impl ConnectionTrait,
+    columns: &QueueColumns<E>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    i64: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    let unlocked = || {
+        columns
+            .locked_until
+            .is_null()
+            .or(columns.locked_until.lt(now))
+    };
+    let candidates: Vec<i64> = E::find()
+        .select_only()
+        .column(columns.id)
+        .filter(columns.state.eq(columns.ready))
+        .filter(columns.run_at.lte(now))
+        .filter(unlocked())
+        .order_by_asc(columns.run_at)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut claimed = Vec::new();
+    for id in candidates {
+        let update = E::update_many()
+            .col_expr(columns.locked_until, Expr::value(lease_until))
+            .col_expr(columns.attempts, Expr::col(columns.attempts).add(1))
+            .filter(columns.id.eq(id))
+            .filter(columns.state.eq(columns.ready))
+            .filter(unlocked());
+        claimed.extend(super::update_one(db, update, id).await?);
+    }
+    Ok(claimed)
+}
