@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     campaign::{Part, Range, Rules},
-    domain::text::char_count,
+    domain::text::{char_count, check_stored},
 };
 
 /// Where a work is in moderation.
@@ -111,7 +111,36 @@ pub struct Submission<'a> {
 /// Field name → what is wrong, in words for the author.
 pub type FieldErrors = BTreeMap<String, String>;
 
-fn check_chars(errors: &mut FieldErrors, field: &str, label: &str, text: &str, range: Range) {
+/// A text field of a work and what its column holds, beyond the category's length rule.
+struct TextField {
+    name: &'static str,
+    label: &'static str,
+    max_chars: usize,
+    multiline: bool,
+}
+
+/// The title: one line, `varchar(200)`.
+const TITLE: TextField = TextField {
+    name: "title",
+    label: "标题",
+    max_chars: 200,
+    multiline: false,
+};
+
+/// The body: a `text` column, bounded far above any category's rule.
+const BODY: TextField = TextField {
+    name: "body",
+    label: "正文",
+    max_chars: 20_000,
+    multiline: true,
+};
+
+fn check_chars(errors: &mut FieldErrors, field: &TextField, text: &str, range: Range) {
+    if let Err(unfit) = check_stored(text, field.max_chars, field.multiline) {
+        errors.insert(field.name.to_owned(), unfit.message(field.label));
+        return;
+    }
+    let (label, field) = (field.label, field.name);
     let n = char_count(text);
     if range.max == 0 && n > 0 {
         errors.insert(field.to_owned(), format!("本类作品不需要{label}"));
@@ -172,20 +201,8 @@ fn minutes(seconds: u32) -> String {
 /// Checks a submission against its category's rules; every broken rule is named by field.
 pub fn validate(rules: &Rules, submission: &Submission<'_>) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
-    check_chars(
-        &mut errors,
-        "title",
-        "标题",
-        submission.title,
-        rules.title_chars,
-    );
-    check_chars(
-        &mut errors,
-        "body",
-        "正文",
-        submission.body,
-        rules.body_chars,
-    );
+    check_chars(&mut errors, &TITLE, submission.title, rules.title_chars);
+    check_chars(&mut errors, &BODY, submission.body, rules.body_chars);
 
     let images = count(submission.media, |m| matches!(m, Medium::Image));
     let videos = count(submission.media, |m| matches!(m, Medium::Video { .. }));

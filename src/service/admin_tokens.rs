@@ -6,10 +6,14 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::{
     domain::{
         role::Role,
+        text::TextBound,
         token::{PlainToken, hash_token},
     },
     error::AppError,
-    repo::admin_tokens::{self, NewAdminToken},
+    repo::{
+        self,
+        admin_tokens::{self, NewAdminToken},
+    },
 };
 
 /// Who an admin token belongs to.
@@ -53,6 +57,14 @@ pub async fn issue(
     issue_scoped(db, role, unit_id, None, label).await
 }
 
+/// A token's label: one line, as its `varchar(100)` holds.
+const LABEL: TextBound = TextBound {
+    label: "label",
+    max_graphemes: 100,
+    max_chars: 100,
+    multiline: false,
+};
+
 /// Creates a token; a judge's may be limited to some categories (already checked to exist).
 pub async fn issue_scoped(
     db: &DatabaseConnection,
@@ -83,6 +95,14 @@ pub async fn issue_scoped(
             ));
         }
         _ => {}
+    }
+    LABEL
+        .check(label)
+        .map_err(|problem| AppError::field("label", problem))?;
+    if let Some(id) = unit_id
+        && repo::units::find(db, id).await?.is_none()
+    {
+        return Err(AppError::field("unit_id", format!("no unit has id {id}")));
     }
     let token = PlainToken::generate("wja");
     admin_tokens::insert(

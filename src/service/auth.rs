@@ -56,8 +56,12 @@ pub async fn login(
     code: &str,
 ) -> Result<LoggedIn, AppError> {
     let code = code.trim();
-    if code.is_empty() || code.len() > 128 {
+    if code.is_empty() {
         return Err(AppError::BadRequest("code 不能为空".to_owned()));
+    }
+    // wx.login codes are 32 characters; anything else never reaches WeChat.
+    if code.len() > 128 || !code.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadRequest("code 格式不正确".to_owned()));
     }
     let session = wechat.jscode2session(code).await.map_err(login_error)?;
     let now = Utc::now();

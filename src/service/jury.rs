@@ -6,14 +6,19 @@ use sea_orm::ConnectionTrait;
 
 use crate::{
     campaign::PhaseKey,
-    domain::{role::Role, text::char_count, work::WorkStatus},
+    domain::{role::Role, text::TextBound, work::WorkStatus},
     error::AppError,
     repo,
     service::admin_tokens::AdminIdentity,
 };
 
-/// Longest comment, in characters.
-const COMMENT_MAX: u32 = 500;
+/// A judge's comment: 500 characters, as its `varchar(500)` holds.
+const COMMENT: TextBound = TextBound {
+    label: "评语",
+    max_graphemes: 500,
+    max_chars: 500,
+    multiline: true,
+};
 
 /// Stores the judge's score of an approved work during the showcase phase, replacing their
 /// earlier score of it, until awards are computed.
@@ -31,12 +36,12 @@ pub async fn score(
         return Err(AppError::PhaseClosed("当前不在评审阶段".to_owned()));
     }
     if !(0..=100).contains(&value) {
-        return Err(field("score", "评分须在 0 到 100 之间"));
+        return Err(AppError::field("score", "评分须在 0 到 100 之间"));
     }
     let comment = comment.trim();
-    if char_count(comment) > COMMENT_MAX {
-        return Err(field("comment", "评语不超过500字"));
-    }
+    COMMENT
+        .check(comment)
+        .map_err(|problem| AppError::field("comment", problem))?;
     if repo::awards::computed(db).await? {
         return Err(AppError::PhaseClosed(
             "评奖结果已计算，评分不能再修改".to_owned(),
@@ -53,8 +58,4 @@ pub async fn score(
     repo::scores::find(db, work_id, who.token_id)
         .await?
         .ok_or_else(|| AppError::Internal("score vanished".to_owned()))
-}
-
-fn field(name: &str, message: &str) -> AppError {
-    AppError::BadRequestFields([(name.to_owned(), message.to_owned())].into())
 }

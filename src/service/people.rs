@@ -4,7 +4,12 @@ use chrono::Utc;
 use entity::person;
 use sea_orm::{DatabaseConnection, Set};
 
-use crate::{domain::text::char_count, error::AppError, repo, storage::MediaStore};
+use crate::{
+    domain::text::{TextBound, char_count},
+    error::AppError,
+    repo,
+    storage::MediaStore,
+};
 
 /// Changes a person asks for; `None` leaves a field as it is.
 #[derive(Debug, Default)]
@@ -26,16 +31,33 @@ pub async fn get(db: &DatabaseConnection, person_id: i64) -> Result<person::Mode
         .ok_or(AppError::Unauthenticated)
 }
 
+/// A nickname: what people read, and the `varchar(64)` it is stored in.
+const NICKNAME: TextBound = TextBound {
+    label: "昵称",
+    max_graphemes: 20,
+    max_chars: 64,
+    multiline: false,
+};
+
+/// A real name, bounded like the nickname.
+const REAL_NAME: TextBound = TextBound {
+    label: "姓名",
+    ..NICKNAME
+};
+
 fn bounded(
     field: &str,
-    label: &str,
+    bound: &TextBound,
     text: &str,
-    max: u32,
     errors: &mut std::collections::BTreeMap<String, String>,
 ) {
-    let n = char_count(text);
-    if n == 0 || n > max {
-        errors.insert(field.to_owned(), format!("{label}须为1至{max}个字"));
+    let problem = if char_count(text) == 0 {
+        Some(format!("{}须为1至{}个字", bound.label, bound.max_graphemes))
+    } else {
+        bound.check(text).err()
+    };
+    if let Some(problem) = problem {
+        errors.insert(field.to_owned(), problem);
     }
 }
 
@@ -49,10 +71,10 @@ pub async fn update(
     let person = get(db, person_id).await?;
     let mut errors = std::collections::BTreeMap::new();
     if let Some(nickname) = &changes.nickname {
-        bounded("nickname", "昵称", nickname, 20, &mut errors);
+        bounded("nickname", &NICKNAME, nickname, &mut errors);
     }
     if let Some(real_name) = &changes.real_name {
-        bounded("real_name", "姓名", real_name, 20, &mut errors);
+        bounded("real_name", &REAL_NAME, real_name, &mut errors);
     }
     let avatar_url = match changes.avatar_upload_id {
         None => None,

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
     campaign::{Campaign, notices::Notices},
-    domain::{role::Role, text::char_count, work::WorkStatus},
+    domain::{role::Role, text::TextBound, work::WorkStatus},
     error::AppError,
     repo::{self, works::AdminFilter},
     service::{
@@ -14,6 +14,14 @@ use crate::{
         notifications::{AuthorEvent, notify_author},
         works::{WorkDetails, details},
     },
+};
+
+/// A reason staff give: 200 characters for people, `varchar(500)` in the table.
+const REASON: TextBound = TextBound {
+    label: "驳回原因",
+    max_graphemes: 200,
+    max_chars: 500,
+    multiline: true,
 };
 
 /// A reviewer's decision.
@@ -69,14 +77,13 @@ pub async fn decide(
 ) -> Result<WorkDetails, AppError> {
     who.require(&[Role::Reviewer, Role::Admin])?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if decision == Decision::Reject && reason.is_none_or(|r| char_count(r) > 200) {
-        return Err(AppError::BadRequestFields(
-            [(
-                "reason".to_owned(),
-                "驳回须填写原因（200字以内）".to_owned(),
-            )]
-            .into(),
-        ));
+    if decision == Decision::Reject && reason.is_none() {
+        return Err(AppError::field("reason", "驳回须填写原因（200字以内）"));
+    }
+    if let Some(reason) = reason {
+        REASON
+            .check(reason)
+            .map_err(|problem| AppError::field("reason", problem))?;
     }
     let work = repo::works::find(db, work_id)
         .await?

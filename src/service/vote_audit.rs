@@ -5,10 +5,18 @@ use entity::vote;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
-    domain::{role::Role, text::char_count, vote::VoteStatus},
+    domain::{role::Role, text::TextBound, vote::VoteStatus},
     error::AppError,
     repo::{self, votes::VoteFilter},
     service::admin_tokens::AdminIdentity,
+};
+
+/// A reason staff give: 200 characters for people, `varchar(500)` in the table.
+const REASON: TextBound = TextBound {
+    label: "作废原因",
+    max_graphemes: 200,
+    max_chars: 500,
+    multiline: true,
 };
 
 /// Most rows one listing returns.
@@ -64,15 +72,18 @@ pub async fn void(
 ) -> Result<u64, AppError> {
     who.require(&[Role::Reviewer, Role::Admin])?;
     let reason = request.reason.trim();
-    if reason.is_empty() || char_count(reason) > 200 {
-        return Err(field("reason", "须填写作废原因（200字以内）"));
+    if reason.is_empty() {
+        return Err(AppError::field("reason", "须填写作废原因（200字以内）"));
     }
+    REASON
+        .check(reason)
+        .map_err(|problem| AppError::field("reason", problem))?;
     if request.work_id.is_none()
         && request.person_id.is_none()
         && request.from.is_none()
         && request.to.is_none()
     {
-        return Err(field("work_id", "须指定作品、用户或时间范围"));
+        return Err(AppError::field("work_id", "须指定作品、用户或时间范围"));
     }
     let filter = VoteFilter {
         status: None,
@@ -105,8 +116,4 @@ pub async fn void(
         "votes voided"
     );
     Ok(voided)
-}
-
-fn field(name: &str, message: &str) -> AppError {
-    AppError::BadRequestFields([(name.to_owned(), message.to_owned())].into())
 }

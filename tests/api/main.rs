@@ -13,6 +13,7 @@ mod durability;
 mod exports;
 mod forgery;
 mod health;
+mod input_bounds;
 mod interop;
 mod jury;
 mod migrations;
