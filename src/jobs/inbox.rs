@@ -53,24 +53,6 @@ pub async fn tick(deps: &PushDeps) -> Result<usize, DbErr> {
 }
 
 /// Runs until `stop` turns true, looking for due pushes every `poll`.
-pub async fn run_inbox(deps: PushDeps, poll: Duration, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let busy = match tick(&deps).await {
-            Ok(n) => n > 0,
-            Err(err) => {
-                tracing::warn!(error = %err, "inbox poll failed");
-                false
-            }
-        };
-        if !busy {
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    }
-    tracing::info!("inbox worker stopped");
+pub async fn run_inbox(deps: PushDeps, poll: Duration, stop: watch::Receiver<bool>) {
+    super::poll_until_stopped("inbox worker", poll, stop, || tick(&deps)).await;
 }

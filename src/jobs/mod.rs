@@ -4,9 +4,12 @@ pub mod inbox;
 pub mod outbox;
 pub mod worker;
 
+use std::{future::Future, time::Duration};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::repo;
 
@@ -81,4 +84,36 @@ impl Job {
             serde_json::to_string(self).map_err(|e| DbErr::Custom(format!("job payload: {e}")))?;
         repo::jobs::enqueue(db, self.kind(), &payload, run_at, now).await
     }
+}
+
+/// Runs `round` until `stop` turns true; after a round that found nothing to do (or failed,
+/// which is logged as `what`), waits `poll` or until the stop.
+pub(crate) async fn poll_until_stopped<F, Fut>(
+    what: &'static str,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, DbErr>>,
+{
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let busy = match round().await {
+            Ok(n) => n > 0,
+            Err(err) => {
+                tracing::warn!(error = %err, "{what} poll failed");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+    tracing::info!("{what} stopped");
 }

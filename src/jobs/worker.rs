@@ -177,31 +177,25 @@ async fn clean_up_rows(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()
 }
 
 /// Runs until `stop` turns true: polls for jobs every `poll`, cleans up hourly.
-pub async fn run_worker(deps: JobDeps, poll: Duration, mut stop: watch::Receiver<bool>) {
-    let mut last_cleanup: Option<tokio::time::Instant> = None;
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        if last_cleanup.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
-            clean_up(&deps).await;
-            last_cleanup = Some(tokio::time::Instant::now());
-        }
-        let busy = match tick(&deps).await {
-            Ok(n) => n > 0,
-            Err(err) => {
-                tracing::warn!(error = %err, "job poll failed");
-                false
+pub async fn run_worker(deps: JobDeps, poll: Duration, stop: watch::Receiver<bool>) {
+    let last_cleanup = std::sync::Mutex::new(None::<tokio::time::Instant>);
+    super::poll_until_stopped("job worker", poll, stop, || async {
+        let cleanup_due = {
+            let mut last = last_cleanup
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|t| t.elapsed() > Duration::from_secs(3600));
+            if due {
+                *last = Some(tokio::time::Instant::now());
             }
+            due
         };
-        if !busy {
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => {}
-            }
+        if cleanup_due {
+            clean_up(&deps).await;
         }
-    }
-    tracing::info!("job worker stopped");
+        tick(&deps).await
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -22,6 +22,12 @@ async fn works(app: &TestApp) -> Vec<work::Model> {
         .unwrap()
 }
 
+async fn pending_pushes(app: &TestApp) -> u64 {
+    wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
+        .await
+        .unwrap()
+}
+
 async fn receipts(app: &TestApp) -> u64 {
     entity::callback_receipt::Entity::find()
         .count(&app.db)
@@ -651,12 +657,7 @@ async fn a_push_that_cannot_be_stored_in_time_gets_503_and_its_retry_is_acted_on
     assert_eq!(status, 200);
     assert!(content(&body).contains("编号 WY-"), "{body}");
     assert_eq!(works(&app).await.len(), 1);
-    assert_eq!(
-        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(pending_pushes(&app).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -680,9 +681,7 @@ async fn a_push_stored_but_slow_to_act_on_is_answered_in_time_and_replied_later(
     assert_eq!((status, body.as_str()), (200, "success"));
     assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
     assert_eq!(
-        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
-            .await
-            .unwrap(),
+        pending_pushes(&app).await,
         1,
         "acknowledged only once stored"
     );
@@ -702,12 +701,7 @@ async fn a_push_stored_but_slow_to_act_on_is_answered_in_time_and_replied_later(
             .any(|m| m.touser == "oSlow" && m.body.to_string().contains("编号 WY-")),
         "{sent:?}"
     );
-    assert_eq!(
-        wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(pending_pushes(&app).await, 0);
     // A late retry gets the stored reply and makes nothing new.
     let (status, body) = send(&app, &xml, Mode::Plain).await;
     assert_eq!(status, 200);
