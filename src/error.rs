@@ -15,6 +15,10 @@ pub enum AppError {
     /// Some fields of a well-formed body are unacceptable; `fields` says which.
     #[error("请检查填写的内容")]
     BadRequestFields(BTreeMap<String, String>),
+    /// Some texts cannot be stored at all (control characters, piled combining marks, more
+    /// than the column holds); `fields` says which.
+    #[error("填写的内容含有无法保存的字符")]
+    InvalidInput(BTreeMap<String, String>),
     /// Missing, unknown or expired token.
     #[error("请先登录")]
     Unauthenticated,
@@ -107,6 +111,16 @@ impl AppError {
         Self::BadRequestFields([(name.to_owned(), message.into())].into())
     }
 
+    /// The error for field `name` breaking its text bound: 422 when it cannot be stored, 400
+    /// when it is only longer than allowed.
+    pub fn text(name: &str, err: crate::domain::text::TextError) -> Self {
+        use crate::domain::text::TextError;
+        match err {
+            TextError::Unfit(message) => Self::InvalidInput([(name.to_owned(), message)].into()),
+            TextError::TooLong(message) => Self::field(name, message),
+        }
+    }
+
     /// The contract's snake_case code for this error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -121,6 +135,7 @@ impl AppError {
             Self::TooLarge => "too_large",
             Self::UnsupportedMedia(_) => "unsupported_media",
             Self::InvalidWork(_) => "invalid_work",
+            Self::InvalidInput(_) => "invalid_input",
             Self::InvalidData(_) => "invalid_data",
             Self::DailyVoteLimit { .. } => "daily_vote_limit",
             Self::RateLimited { .. } => "rate_limited",
@@ -155,7 +170,9 @@ impl ResponseError for AppError {
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::InvalidWork(_) | Self::InvalidData(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidWork(_) | Self::InvalidData(_) | Self::InvalidInput(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::DailyVoteLimit { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Wechat(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -176,7 +193,8 @@ impl ResponseError for AppError {
         let fields = match self {
             Self::InvalidWork(fields)
             | Self::BadRequestFields(fields)
-            | Self::InvalidData(fields) => Some(fields),
+            | Self::InvalidData(fields)
+            | Self::InvalidInput(fields) => Some(fields),
             _ => None,
         };
         let mut response = error_body(status, self.code(), &self.to_string(), fields);

@@ -21,6 +21,7 @@ const SANDBOX_MP_APPID: &str = "wxsandbox0000mp01";
 const SANDBOX_MINIAPP_APPID: &str = "wxsandbox0000app1";
 const SANDBOX_SECRET: &str = "sandbox-secret";
 const SANDBOX_MP_TOKEN: &str = "sandbox-token";
+const SANDBOX_MINIAPP_TOKEN: &str = "sandbox-miniapp-token";
 
 /// Why the settings could not be loaded; the message always names the setting.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,9 @@ struct RawSettings {
     mp_message_mode: Option<String>,
     miniapp_appid: Option<String>,
     miniapp_secret: Option<SecretString>,
+    miniapp_token: Option<SecretString>,
+    miniapp_aes_key: Option<SecretString>,
+    miniapp_message_mode: Option<String>,
     admin_token: Option<SecretString>,
     public_url: Option<String>,
     storage: Option<String>,
@@ -128,22 +132,31 @@ pub struct AppCredentials {
     pub secret: SecretString,
 }
 
-/// Official-account push settings (callback signing and safe mode).
+/// Push endpoint settings: each app's signing and encryption, and the shared limits.
 #[derive(Clone, Debug)]
 pub struct CallbackSettings {
-    /// The Token configured in the WeChat console.
+    /// The official account's `/wechat/callback`.
+    pub mp: PushKeys,
+    /// The mini program's `/wechat/miniapp/callback` (configured apart in WeChat's console).
+    pub miniapp: PushKeys,
+    /// How long the callback may take before it answers `success` and finishes in the background.
+    pub budget: Duration,
+    /// Reject callbacks whose timestamp is further than this from now, and a signed query seen
+    /// before with another body (`None`: no check).
+    pub replay_window: Option<Duration>,
+}
+
+/// One app's push signing and encryption, as set in its WeChat console.
+#[derive(Clone, Debug)]
+pub struct PushKeys {
+    /// The Token.
     pub token: SecretString,
     /// The EncodingAESKey (43 chars) when safe or compatible mode is used.
     pub aes_key: Option<SecretString>,
     /// The previous EncodingAESKey, accepted while a rotation settles.
     pub aes_key_previous: Option<SecretString>,
-    /// How long the callback may take before it answers `success` and finishes in the background.
-    pub budget: Duration,
-    /// Which pushes are accepted, as set in the WeChat console.
+    /// Which pushes are accepted.
     pub message_mode: MessageMode,
-    /// Reject callbacks whose timestamp is further than this from now, and a signed query seen
-    /// before with another body (`None`: no check).
-    pub replay_window: Option<Duration>,
 }
 
 /// WeChat's message encryption setting (消息加解密方式) for the push endpoints.
@@ -373,18 +386,54 @@ impl Settings {
             ("miniapp_appid", "WANGJU_MINIAPP_APPID"),
             ("miniapp_secret", "WANGJU_MINIAPP_SECRET"),
         )?;
-        let token = required_secret(
-            raw.mp_token,
-            SANDBOX_MP_TOKEN,
-            production,
-            ("mp_token", "WANGJU_MP_TOKEN"),
+        let mp_aes_key = check_aes_key(raw.mp_aes_key, "mp_aes_key", "WANGJU_MP_AES_KEY")?;
+        let mp_keys = PushKeys {
+            token: required_secret(
+                raw.mp_token,
+                SANDBOX_MP_TOKEN,
+                production,
+                ("mp_token", "WANGJU_MP_TOKEN"),
+            )?,
+            aes_key_previous: check_aes_key(
+                raw.mp_aes_key_previous,
+                "mp_aes_key_previous",
+                "WANGJU_MP_AES_KEY_PREVIOUS",
+            )?,
+            message_mode: message_mode(
+                raw.mp_message_mode.as_deref(),
+                mp_aes_key.is_some(),
+                (
+                    "mp_message_mode",
+                    "WANGJU_MP_MESSAGE_MODE",
+                    "WANGJU_MP_AES_KEY",
+                ),
+            )?,
+            aes_key: mp_aes_key,
+        };
+        let miniapp_aes_key = check_aes_key(
+            raw.miniapp_aes_key,
+            "miniapp_aes_key",
+            "WANGJU_MINIAPP_AES_KEY",
         )?;
-        let aes_key = check_aes_key(raw.mp_aes_key, "mp_aes_key", "WANGJU_MP_AES_KEY")?;
-        let aes_key_previous = check_aes_key(
-            raw.mp_aes_key_previous,
-            "mp_aes_key_previous",
-            "WANGJU_MP_AES_KEY_PREVIOUS",
-        )?;
+        let miniapp_keys = PushKeys {
+            token: required_secret(
+                raw.miniapp_token,
+                SANDBOX_MINIAPP_TOKEN,
+                production,
+                ("miniapp_token", "WANGJU_MINIAPP_TOKEN"),
+            )?,
+            message_mode: message_mode(
+                raw.miniapp_message_mode.as_deref(),
+                miniapp_aes_key.is_some(),
+                (
+                    "miniapp_message_mode",
+                    "WANGJU_MINIAPP_MESSAGE_MODE",
+                    "WANGJU_MINIAPP_AES_KEY",
+                ),
+            )?,
+            aes_key: miniapp_aes_key,
+            aes_key_previous: None,
+        };
 
         let budget_ms = raw.callback_budget_ms.unwrap_or(4_000);
         if !(100..=4_900).contains(&budget_ms) {
@@ -394,25 +443,6 @@ impl Settings {
                 "must be between 100 and 4900: WeChat gives up after 5 s",
             ));
         }
-        let message_mode = match (raw.mp_message_mode.as_deref(), &aes_key) {
-            (None, None) | (Some("plain"), _) => MessageMode::Plain,
-            (None, Some(_)) | (Some("safe"), Some(_)) => MessageMode::Safe,
-            (Some("compatible"), Some(_)) => MessageMode::Compatible,
-            (Some("safe" | "compatible"), None) => {
-                return Err(invalid(
-                    "mp_message_mode",
-                    "WANGJU_MP_MESSAGE_MODE",
-                    "safe and compatible mode need WANGJU_MP_AES_KEY",
-                ));
-            }
-            (Some(_), _) => {
-                return Err(invalid(
-                    "mp_message_mode",
-                    "WANGJU_MP_MESSAGE_MODE",
-                    "must be plain, compatible or safe",
-                ));
-            }
-        };
         // On by default: WeChat's timestamps are seconds off at most.
         let replay_window = match raw.callback_replay_window_s.unwrap_or(300) {
             0 => None,
@@ -505,11 +535,9 @@ impl Settings {
                 mp,
                 miniapp,
                 callback: CallbackSettings {
-                    token,
-                    aes_key,
-                    aes_key_previous,
+                    mp: mp_keys,
+                    miniapp: miniapp_keys,
                     budget: Duration::from_millis(budget_ms),
-                    message_mode,
                     replay_window,
                 },
             },
@@ -623,6 +651,26 @@ fn s3_keys(
             "WANGJU_STORAGE_ACCESS_KEY_ID",
             "is required when WANGJU_STORAGE_SECRET_ACCESS_KEY is set",
         )),
+    }
+}
+
+/// The message mode setting: default safe when a key is set, else plain; safe and compatible
+/// need the key.
+fn message_mode(
+    value: Option<&str>,
+    has_key: bool,
+    (key, name, key_name): (&'static str, &'static str, &'static str),
+) -> Result<MessageMode, SettingsError> {
+    match (value, has_key) {
+        (None, false) | (Some("plain"), _) => Ok(MessageMode::Plain),
+        (None, true) | (Some("safe"), true) => Ok(MessageMode::Safe),
+        (Some("compatible"), true) => Ok(MessageMode::Compatible),
+        (Some("safe" | "compatible"), false) => Err(invalid(
+            key,
+            name,
+            format!("safe and compatible mode need {key_name}"),
+        )),
+        (Some(_), _) => Err(invalid(key, name, "must be plain, compatible or safe")),
     }
 }
 

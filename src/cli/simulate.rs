@@ -135,7 +135,7 @@ fn field<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 
 /// Sends the push and prints the (decrypted) reply.
 pub async fn run(settings: &Settings, args: SimulateArgs) -> Result<(), CliError> {
-    let callback = &settings.wechat.callback;
+    let callback = &settings.wechat.callback.mp;
     let token = callback.token.expose_secret();
     let crypt = callback
         .aes_key

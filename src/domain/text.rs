@@ -61,17 +61,27 @@ pub struct TextBound {
     pub multiline: bool,
 }
 
+/// How a text broke its field's bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextError {
+    /// It cannot be stored at all (control characters, piled marks, too many code points).
+    Unfit(String),
+    /// It is longer than people may write there.
+    TooLong(String),
+}
+
 impl TextBound {
-    /// Checks `text` (already trimmed by the caller if it trims) against both limits; the
-    /// error is a message for the person.
-    pub fn check(&self, text: &str) -> Result<(), String> {
-        check_stored(text, self.max_chars, self.multiline).map_err(|e| e.message(self.label))?;
+    /// Checks `text` (already trimmed by the caller if it trims) against both limits; each
+    /// error carries a message for the person.
+    pub fn check(&self, text: &str) -> Result<(), TextError> {
+        check_stored(text, self.max_chars, self.multiline)
+            .map_err(|e| TextError::Unfit(e.message(self.label)))?;
         let n = char_count(text);
         if n > self.max_graphemes {
-            return Err(format!(
+            return Err(TextError::TooLong(format!(
                 "{}不能超过{}字，现在{n}字",
                 self.label, self.max_graphemes
-            ));
+            )));
         }
         Ok(())
     }
@@ -86,7 +96,7 @@ pub fn char_count(text: &str) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{TextBound, Unfit, char_count, check_stored};
+    use super::{TextBound, TextError, Unfit, char_count, check_stored};
 
     #[test]
     fn control_characters_are_refused_but_newlines_where_text_runs_over_lines() {
@@ -119,8 +129,10 @@ mod tests {
             multiline: false,
         };
         assert!(bound.check("小王").is_ok());
-        assert!(bound.check("小王\u{0}").unwrap_err().contains("昵称"));
-        assert!(bound.check("小王王王").unwrap_err().contains("不能超过3字"));
+        assert!(matches!(bound.check("小王\u{0}"), Err(TextError::Unfit(m)) if m.contains("昵称")));
+        assert!(
+            matches!(bound.check("小王王王"), Err(TextError::TooLong(m)) if m.contains("不能超过3字"))
+        );
         assert!(bound.check(&"e\u{301}".repeat(3)).is_ok());
     }
 

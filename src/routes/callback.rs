@@ -32,16 +32,29 @@ async fn receive(
     Ok(xml_or_text(answer))
 }
 
-/// URL verification: echo `echostr` when the signature is right.
+fn echo(state: &AppState, app: PushApp, query: &PushQuery) -> poem::Result<Response> {
+    let echo = callback::verify_url(&state.push.endpoint, app, query)?;
+    Ok(echo
+        .with_content_type("text/plain; charset=utf-8")
+        .into_response())
+}
+
+/// URL verification of the official account's endpoint: echo `echostr` when signed right.
 #[handler]
 pub async fn verify(
     state: Data<&AppState>,
     Query(query): Query<PushQuery>,
 ) -> poem::Result<Response> {
-    let echo = callback::verify_url(&state.push.endpoint, &query)?;
-    Ok(echo
-        .with_content_type("text/plain; charset=utf-8")
-        .into_response())
+    echo(&state, PushApp::OfficialAccount, &query)
+}
+
+/// URL verification of the mini program's endpoint, with its own token.
+#[handler]
+pub async fn verify_miniapp(
+    state: Data<&AppState>,
+    Query(query): Query<PushQuery>,
+) -> poem::Result<Response> {
+    echo(&state, PushApp::MiniProgram, &query)
 }
 
 /// An official-account push.

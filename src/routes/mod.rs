@@ -7,6 +7,7 @@ pub mod callback;
 pub mod health;
 pub mod media;
 pub mod observe;
+pub mod strict_json;
 
 use poem::{EndpointExt, IntoEndpoint, Route, get};
 use poem_openapi::{OpenApiService, Tags};
@@ -66,7 +67,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
         )
         .at(
             "/wechat/miniapp/callback",
-            get(callback::verify).post(callback::mini_program),
+            get(callback::verify_miniapp).post(callback::mini_program),
         )
         .nest("/docs/openapi.json", spec)
         .nest("/docs", docs)

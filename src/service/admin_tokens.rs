@@ -96,9 +96,7 @@ pub async fn issue_scoped(
         }
         _ => {}
     }
-    LABEL
-        .check(label)
-        .map_err(|problem| AppError::field("label", problem))?;
+    LABEL.check(label).map_err(|e| AppError::text("label", e))?;
     if let Some(id) = unit_id
         && repo::units::find(db, id).await?.is_none()
     {

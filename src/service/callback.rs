@@ -30,7 +30,7 @@ use crate::{
         campaign::PhaseClock,
         chat::{self, ChatContext, Plan},
     },
-    settings::{CallbackSettings, MessageMode, Settings},
+    settings::{CallbackSettings, MessageMode, PushKeys, Settings},
     wechat::{
         crypto::{EncodingAesKey, KeySlot, MessageCrypt, random_nonce},
         inbound::{EncryptedEnvelope, Inbound, InboundKind},
@@ -65,16 +65,22 @@ pub enum PushApp {
     MiniProgram,
 }
 
-/// Keys and limits of the push endpoint, built once from the settings.
+/// Keys and limits of the push endpoints, built once from the settings.
 #[derive(Clone)]
 pub struct PushEndpoint {
-    token: SecretString,
-    mp_crypt: Option<Arc<MessageCrypt>>,
-    miniapp_crypt: Option<Arc<MessageCrypt>>,
+    mp: AppKeys,
+    miniapp: AppKeys,
     budget: Duration,
-    mode: MessageMode,
     replay_window: Option<Duration>,
     draft_ttl: Duration,
+}
+
+/// One app's push token, decryption and message mode.
+#[derive(Clone)]
+struct AppKeys {
+    token: SecretString,
+    crypt: Option<Arc<MessageCrypt>>,
+    mode: MessageMode,
 }
 
 /// A key in the settings could not be used.
@@ -85,10 +91,8 @@ pub struct KeyError {
     reason: String,
 }
 
-impl PushEndpoint {
-    /// Builds the endpoint's keys from the settings.
-    pub fn new(settings: &Settings) -> Result<Self, KeyError> {
-        let callback: &CallbackSettings = &settings.wechat.callback;
+impl AppKeys {
+    fn new(keys: &PushKeys, appid: &str, names: [&'static str; 2]) -> Result<Self, KeyError> {
         let parse = |secret: &Option<SecretString>, name: &'static str| {
             secret
                 .as_ref()
@@ -100,22 +104,43 @@ impl PushEndpoint {
                 })
                 .transpose()
         };
-        let current = parse(&callback.aes_key, "WANGJU_MP_AES_KEY")?;
-        let previous = parse(&callback.aes_key_previous, "WANGJU_MP_AES_KEY_PREVIOUS")?;
-        let crypt = |appid: &str| {
-            current
-                .clone()
-                .map(|key| Arc::new(MessageCrypt::new(appid, key, previous.clone())))
-        };
+        let previous = parse(&keys.aes_key_previous, names[1])?;
+        let crypt = parse(&keys.aes_key, names[0])?
+            .map(|key| Arc::new(MessageCrypt::new(appid, key, previous)));
         Ok(Self {
-            token: callback.token.clone(),
-            mp_crypt: crypt(&settings.wechat.mp.appid),
-            miniapp_crypt: crypt(&settings.wechat.miniapp.appid),
+            token: keys.token.clone(),
+            crypt,
+            mode: keys.message_mode,
+        })
+    }
+}
+
+impl PushEndpoint {
+    /// Builds the endpoints' keys from the settings.
+    pub fn new(settings: &Settings) -> Result<Self, KeyError> {
+        let callback: &CallbackSettings = &settings.wechat.callback;
+        Ok(Self {
+            mp: AppKeys::new(
+                &callback.mp,
+                &settings.wechat.mp.appid,
+                ["WANGJU_MP_AES_KEY", "WANGJU_MP_AES_KEY_PREVIOUS"],
+            )?,
+            miniapp: AppKeys::new(
+                &callback.miniapp,
+                &settings.wechat.miniapp.appid,
+                ["WANGJU_MINIAPP_AES_KEY", "WANGJU_MINIAPP_AES_KEY_PREVIOUS"],
+            )?,
             budget: callback.budget,
-            mode: callback.message_mode,
             replay_window: callback.replay_window,
             draft_ttl: settings.photo_draft_ttl,
         })
+    }
+
+    fn keys(&self, app: PushApp) -> &AppKeys {
+        match app {
+            PushApp::OfficialAccount => &self.mp,
+            PushApp::MiniProgram => &self.miniapp,
+        }
     }
 }
 
@@ -142,7 +167,11 @@ fn forbidden(reason: &str) -> AppError {
 }
 
 /// URL verification (GET): the raw `echostr` if the signature is right.
-pub fn verify_url(endpoint: &PushEndpoint, query: &PushQuery) -> Result<String, AppError> {
+pub fn verify_url(
+    endpoint: &PushEndpoint,
+    app: PushApp,
+    query: &PushQuery,
+) -> Result<String, AppError> {
     let (Some(signature), Some(timestamp), Some(nonce), Some(echostr)) = (
         &query.signature,
         &query.timestamp,
@@ -153,7 +182,8 @@ pub fn verify_url(endpoint: &PushEndpoint, query: &PushQuery) -> Result<String, 
             "signature, timestamp, nonce and echostr are required".to_owned(),
         ));
     };
-    if !signature::verify_signature(endpoint.token.expose_secret(), timestamp, nonce, signature) {
+    let token = endpoint.keys(app).token.expose_secret();
+    if !signature::verify_signature(token, timestamp, nonce, signature) {
         return Err(forbidden("bad signature on URL verification"));
     }
     Ok(echostr.clone())
@@ -202,11 +232,12 @@ fn open(
             return Err(forbidden("timestamp outside the replay window"));
         }
     }
-    let token = endpoint.token.expose_secret();
+    let keys = endpoint.keys(app);
+    let token = keys.token.expose_secret();
     let encrypted = query.encrypt_type.as_deref() == Some("aes");
     // In safe and compatible mode only the encrypted part, signed over its bytes, counts: a plain
     // push there is a downgrade, since `signature` does not cover the body.
-    if endpoint.mode.requires_encryption() && !encrypted {
+    if keys.mode.requires_encryption() && !encrypted {
         return Err(forbidden(
             "unencrypted push while the account is in safe mode",
         ));
@@ -239,11 +270,7 @@ fn open(
     if !signature::verify_msg_signature(token, timestamp, nonce, &envelope.encrypt, msg_signature) {
         return Err(forbidden("bad msg_signature"));
     }
-    let crypt = match app {
-        PushApp::OfficialAccount => endpoint.mp_crypt.clone(),
-        PushApp::MiniProgram => endpoint.miniapp_crypt.clone(),
-    }
-    .ok_or_else(|| {
+    let crypt = keys.crypt.clone().ok_or_else(|| {
         AppError::BadRequest("encrypted push but no EncodingAESKey is configured".to_owned())
     })?;
     let decrypted = crypt.decrypt(&envelope.encrypt).map_err(|e| {
@@ -269,14 +296,14 @@ pub async fn receive(
     let inbound = Inbound::parse(&opened.plaintext)
         .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?;
     tracing::debug!(msg_type = inbound.kind.msg_type(), "push received");
-    let reply_xml = respond(deps, inbound, &opened, deadline).await?;
+    let reply_xml = respond(deps, app, inbound, &opened, deadline).await?;
     if reply_xml.is_empty() {
         return Ok(SUCCESS.to_owned());
     }
     Ok(match opened.key {
         Some((crypt, slot)) => crypt.encrypted_reply(
             slot,
-            deps.endpoint.token.expose_secret(),
+            deps.endpoint.keys(app).token.expose_secret(),
             &reply_xml,
             Utc::now().timestamp(),
             &random_nonce(),
@@ -316,13 +343,18 @@ async fn context(deps: &PushDeps, now: DateTime<Utc>) -> Result<ChatContext<'_>,
 
 async fn respond(
     deps: &PushDeps,
+    app: PushApp,
     inbound: Inbound,
     opened: &Opened,
     deadline: Instant,
 ) -> Result<String, AppError> {
     let now = Utc::now();
     let ctx = context(deps, now).await?;
-    match chat::plan(&ctx, &inbound) {
+    let plan = match app {
+        PushApp::OfficialAccount => chat::plan(&ctx, &inbound),
+        PushApp::MiniProgram => chat::plan_miniapp(&inbound),
+    };
+    match plan {
         Plan::Ignore => Ok(String::new()),
         Plan::Reply(reply) => Ok(render(Some(&reply), &inbound)),
         Plan::Read => {

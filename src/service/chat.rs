@@ -102,6 +102,20 @@ pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
     }
 }
 
+/// Decides how to handle a mini-program push: its content-check verdicts and subscribe-message
+/// answers change state; messages users send from its customer-service entry are not the
+/// campaign chat's business and get `success`.
+pub fn plan_miniapp(inbound: &Inbound) -> Plan {
+    match &inbound.kind {
+        InboundKind::Event(
+            Event::WxaMediaCheck { .. }
+            | Event::SubscribeMsgPopup(_)
+            | Event::SubscribeMsgChange(_),
+        ) => Plan::Act,
+        _ => Plan::Ignore,
+    }
+}
+
 /// Answers a read-only command (我的作品 by text or menu).
 pub async fn read(
     db: &impl ConnectionTrait,

@@ -41,7 +41,7 @@ pub async fn score(
     let comment = comment.trim();
     COMMENT
         .check(comment)
-        .map_err(|problem| AppError::field("comment", problem))?;
+        .map_err(|e| AppError::text("comment", e))?;
     if repo::awards::computed(db).await? {
         return Err(AppError::PhaseClosed(
             "评奖结果已计算，评分不能再修改".to_owned(),

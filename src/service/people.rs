@@ -5,7 +5,7 @@ use entity::person;
 use sea_orm::{DatabaseConnection, Set};
 
 use crate::{
-    domain::text::{TextBound, char_count},
+    domain::text::{TextBound, TextError, char_count},
     error::AppError,
     repo,
     storage::MediaStore,
@@ -45,19 +45,33 @@ const REAL_NAME: TextBound = TextBound {
     ..NICKNAME
 };
 
-fn bounded(
-    field: &str,
-    bound: &TextBound,
-    text: &str,
-    errors: &mut std::collections::BTreeMap<String, String>,
-) {
-    let problem = if char_count(text) == 0 {
-        Some(format!("{}须为1至{}个字", bound.label, bound.max_graphemes))
-    } else {
-        bound.check(text).err()
-    };
-    if let Some(problem) = problem {
-        errors.insert(field.to_owned(), problem);
+/// Field errors of a profile change: texts that cannot be stored (422), and the rest (400).
+#[derive(Default)]
+struct Problems {
+    unfit: std::collections::BTreeMap<String, String>,
+    other: std::collections::BTreeMap<String, String>,
+}
+
+impl Problems {
+    fn bounded(&mut self, field: &str, bound: &TextBound, text: &str) {
+        match bound.check(text) {
+            Err(TextError::Unfit(message)) => {
+                self.unfit.insert(field.to_owned(), message);
+            }
+            Err(TextError::TooLong(_)) => {
+                self.other.insert(
+                    field.to_owned(),
+                    format!("{}须为1至{}个字", bound.label, bound.max_graphemes),
+                );
+            }
+            Ok(()) if char_count(text) == 0 => {
+                self.other.insert(
+                    field.to_owned(),
+                    format!("{}须为1至{}个字", bound.label, bound.max_graphemes),
+                );
+            }
+            Ok(()) => {}
+        }
     }
 }
 
@@ -68,14 +82,19 @@ pub async fn update(
     person_id: i64,
     changes: ProfileChanges,
 ) -> Result<person::Model, AppError> {
-    let person = get(db, person_id).await?;
-    let mut errors = std::collections::BTreeMap::new();
+    let mut problems = Problems::default();
     if let Some(nickname) = &changes.nickname {
-        bounded("nickname", &NICKNAME, nickname, &mut errors);
+        problems.bounded("nickname", &NICKNAME, nickname);
     }
     if let Some(real_name) = &changes.real_name {
-        bounded("real_name", &REAL_NAME, real_name, &mut errors);
+        problems.bounded("real_name", &REAL_NAME, real_name);
     }
+    // Texts that cannot be stored are refused before anything is read.
+    if !problems.unfit.is_empty() {
+        return Err(AppError::InvalidInput(problems.unfit));
+    }
+    let mut errors = problems.other;
+    let person = get(db, person_id).await?;
     let avatar_url = match changes.avatar_upload_id {
         None => None,
         Some(id) => match repo::uploads::find(db, id).await? {

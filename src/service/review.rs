@@ -83,7 +83,7 @@ pub async fn decide(
     if let Some(reason) = reason {
         REASON
             .check(reason)
-            .map_err(|problem| AppError::field("reason", problem))?;
+            .map_err(|e| AppError::text("reason", e))?;
     }
     let work = repo::works::find(db, work_id)
         .await?

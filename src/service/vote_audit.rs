@@ -77,7 +77,7 @@ pub async fn void(
     }
     REASON
         .check(reason)
-        .map_err(|problem| AppError::field("reason", problem))?;
+        .map_err(|e| AppError::text("reason", e))?;
     if request.work_id.is_none()
         && request.person_id.is_none()
         && request.from.is_none()

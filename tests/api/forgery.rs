@@ -177,3 +177,100 @@ db_test!(
         assert_eq!(works(&app).await, 0);
     }
 );
+
+const MINIAPP_PATH: &str = "/wechat/miniapp/callback";
+
+/// A mini-program text message (from its customer-service entry).
+fn miniapp_text(openid: &str) -> String {
+    text(openid, 990, now(), "网言网语 发到小程序的消息")
+}
+
+async fn miniapp_keys(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &[
+            ("mp_aes_key", push::AES_KEY.into()),
+            ("miniapp_aes_key", push::MINIAPP_AES_KEY.into()),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    let appid = crate::fake_wechat::FAKE_MINIAPP_APPID;
+    let xml = miniapp_text("oMiniUser");
+    // Signed and encrypted with the mini program's own keys: taken, and answered `success`
+    // (its chat is not the official account's).
+    let (status, body) =
+        push::send_to(&app, MINIAPP_PATH, &xml, Mode::Safe, "wxsandbox0000app1").await;
+    assert_eq!((status, body.as_str()), (200, "success"));
+    // The official account's Token does not sign for the mini program.
+    let (query, body) = push::wrap_with(
+        (push::TOKEN, push::MINIAPP_AES_KEY),
+        &xml,
+        Mode::Safe,
+        "wxsandbox0000app1",
+        now(),
+    );
+    let res = app
+        .client
+        .post(app.url(MINIAPP_PATH))
+        .query(&query)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Nor does its EncodingAESKey decrypt for it.
+    let (query, body) = push::wrap_with(
+        (push::MINIAPP_TOKEN, push::AES_KEY),
+        &xml,
+        Mode::Safe,
+        "wxsandbox0000app1",
+        now(),
+    );
+    let res = app
+        .client
+        .post(app.url(MINIAPP_PATH))
+        .query(&query)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // In safe mode a plain push is a downgrade there too.
+    let (status, _) = push::send_to(&app, MINIAPP_PATH, &xml, Mode::Plain, appid).await;
+    assert_eq!(status, 403);
+    assert_eq!(works(&app).await, 0);
+    let people = entity::person::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(people, 0, "a mini-program message makes nobody");
+}
+
+on_both_databases!(
+    the_mini_program_endpoint_has_its_own_token_key_and_no_chat,
+    miniapp_keys
+);
+
+db_test!(
+    the_mini_program_endpoint_verifies_its_url_with_its_own_token,
+    |app| async move {
+        let (ts, nonce) = (now().to_string(), "4242".to_owned());
+        for (token, expected) in [(push::MINIAPP_TOKEN, 200), (push::TOKEN, 403)] {
+            let signature = wangju::wechat::signature::sign(&[token, &ts, &nonce]);
+            let res = app
+                .client
+                .get(app.url(MINIAPP_PATH))
+                .query(&[
+                    ("signature", signature.as_str()),
+                    ("timestamp", &ts),
+                    ("nonce", &nonce),
+                    ("echostr", "mini-echo"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), expected, "{token}");
+        }
+    }
+);

@@ -141,6 +141,15 @@ impl TestApp {
     }
 }
 
+/// How many people the app knows.
+pub async fn count_people(app: &TestApp) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    entity::person::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count people")
+}
+
 /// Installs the rustls provider and a quiet test subscriber once per process.
 pub fn init() {
     static ONCE: Once = Once::new();

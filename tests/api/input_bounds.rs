@@ -105,7 +105,8 @@ db_test!(
         ] {
             let (status, answer) =
                 send(&app, reqwest::Method::PATCH, "/api/v1/me", &token, request).await;
-            assert_eq!(status, 400, "{answer}");
+            assert_eq!(status, 422, "{answer}");
+            assert_eq!(answer["error"]["code"], "invalid_input");
             assert!(
                 answer["error"]["fields"][field].is_string(),
                 "{field}: {answer}"
@@ -140,13 +141,17 @@ db_test!(
             json!({"decision": "reject", "reason": reason}),
         )
         .await;
-        assert_eq!(status, 400, "{answer}");
+        assert_eq!(status, 422, "{answer}");
         assert!(answer["error"]["fields"]["reason"].is_string(), "{answer}");
         let admin = app.admin_token.clone();
-        for (request, field) in [
-            (json!({"role": "judge", "label": "x".repeat(150)}), "label"),
-            (json!({"role": "judge", "label": "a\u{0}b"}), "label"),
-            (json!({"role": "unit", "unit_id": 999_999}), "unit_id"),
+        for (request, field, expected) in [
+            (
+                json!({"role": "judge", "label": "x".repeat(150)}),
+                "label",
+                422,
+            ),
+            (json!({"role": "judge", "label": "a\u{0}b"}), "label", 422),
+            (json!({"role": "unit", "unit_id": 999_999}), "unit_id", 400),
         ] {
             let (status, answer) = send(
                 &app,
@@ -156,7 +161,7 @@ db_test!(
                 request,
             )
             .await;
-            assert_eq!(status, 400, "{answer}");
+            assert_eq!(status, expected, "{answer}");
             assert!(
                 answer["error"]["fields"][field].is_string(),
                 "{field}: {answer}"
@@ -181,5 +186,52 @@ db_test!(
             body["error"]["message"].as_str().unwrap().contains("格式"),
             "{body}"
         );
+    }
+);
+
+db_test!(
+    a_number_or_boolean_where_a_string_belongs_is_400_naming_the_field,
+    |app| async move {
+        for (path, body, field) in [
+            ("/api/v1/auth/login", json!({"code": 5}), "code"),
+            ("/api/v1/auth/login", json!({"code": true}), "code"),
+        ] {
+            let res = app
+                .client
+                .post(app.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{path} {body}");
+            let answer: Value = res.json().await.unwrap();
+            assert_eq!(answer["error"]["fields"][field], "应为字符串", "{answer}");
+        }
+        assert_eq!(
+            crate::helpers::count_people(&app).await,
+            0,
+            "nobody logged in"
+        );
+        let (token, _) = app.login("strict-author").await;
+        let (status, answer) = send(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/works",
+            &token,
+            json!({"category": "book_review", "title": 42, "body": "x", "upload_ids": ["1"]}),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["fields"]["title"], "应为字符串", "{answer}");
+        let (status, answer) = send(
+            &app,
+            reqwest::Method::PATCH,
+            "/api/v1/me",
+            &token,
+            json!({"unit_id": "3"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["fields"]["unit_id"], "应为整数", "{answer}");
     }
 );

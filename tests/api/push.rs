@@ -58,8 +58,13 @@ pub fn event(openid: &str, create_time: i64, event: &str, key: Option<&str>) -> 
     )
 }
 
-fn crypt(appid: &str) -> MessageCrypt {
-    MessageCrypt::new(appid, EncodingAesKey::parse(AES_KEY).unwrap(), None)
+/// The mini program's push Token in the sandbox (its own, as WeChat's console sets it).
+pub const MINIAPP_TOKEN: &str = "sandbox-miniapp-token";
+/// An EncodingAESKey for the mini program's endpoint, unlike the official account's.
+pub const MINIAPP_AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+
+fn crypt(appid: &str, key: &str) -> MessageCrypt {
+    MessageCrypt::new(appid, EncodingAesKey::parse(key).unwrap(), None)
 }
 
 /// The query and body WeChat would send for `xml` in `mode`.
@@ -74,10 +79,21 @@ pub fn wrap_at(
     appid: &str,
     timestamp: i64,
 ) -> (Vec<(String, String)>, String) {
+    wrap_with((TOKEN, AES_KEY), xml, mode, appid, timestamp)
+}
+
+/// As [`wrap_at`], with another app's Token and EncodingAESKey.
+pub fn wrap_with(
+    (token, aes_key): (&str, &str),
+    xml: &str,
+    mode: Mode,
+    appid: &str,
+    timestamp: i64,
+) -> (Vec<(String, String)>, String) {
     let timestamp = timestamp.to_string();
     // WeChat's nonces are random: a fixed one would make two pushes in one second one query.
     let nonce = (u64::from(uuid::Uuid::new_v4().as_u128() as u32)).to_string();
-    let signature = signature::sign(&[TOKEN, &timestamp, &nonce]);
+    let signature = signature::sign(&[token, &timestamp, &nonce]);
     let mut query = vec![
         ("signature".to_owned(), signature),
         ("timestamp".to_owned(), timestamp.clone()),
@@ -87,11 +103,11 @@ pub fn wrap_at(
     let body = match mode {
         Mode::Plain => xml.to_owned(),
         Mode::Compatible | Mode::Safe => {
-            let encrypt = crypt(appid).encrypt(KeySlot::Current, xml);
+            let encrypt = crypt(appid, aes_key).encrypt(KeySlot::Current, xml);
             query.push(("encrypt_type".to_owned(), "aes".to_owned()));
             query.push((
                 "msg_signature".to_owned(),
-                signature::msg_signature(TOKEN, &timestamp, &nonce, &encrypt),
+                signature::msg_signature(token, &timestamp, &nonce, &encrypt),
             ));
             if mode == Mode::Safe {
                 format!(
@@ -114,7 +130,7 @@ pub async fn send(app: &TestApp, xml: &str, mode: Mode) -> (u16, String) {
     send_to(app, "/wechat/callback", xml, mode, MP_APPID).await
 }
 
-/// Sends a push to a callback path.
+/// Sends a push to a callback path, signed (and encrypted) with that endpoint's own keys.
 pub async fn send_to(
     app: &TestApp,
     path: &str,
@@ -122,7 +138,12 @@ pub async fn send_to(
     mode: Mode,
     appid: &str,
 ) -> (u16, String) {
-    let (query, body) = wrap(xml, mode, appid);
+    let keys = if path.contains("miniapp") {
+        (MINIAPP_TOKEN, MINIAPP_AES_KEY)
+    } else {
+        (TOKEN, AES_KEY)
+    };
+    let (query, body) = wrap_with(keys, xml, mode, appid, chrono::Utc::now().timestamp());
     let res = app
         .client
         .post(app.url(path))
@@ -155,7 +176,7 @@ pub fn open_reply(body: &str, appid: &str) -> String {
         signature::verify_msg_signature(TOKEN, &timestamp, &nonce, &encrypt, &sig),
         "reply signature"
     );
-    crypt(appid).decrypt(&encrypt).unwrap().plaintext
+    crypt(appid, AES_KEY).decrypt(&encrypt).unwrap().plaintext
 }
 
 /// The `Content` of a text reply.

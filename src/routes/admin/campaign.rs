@@ -8,6 +8,7 @@ use crate::{
     campaign::PhaseKey,
     domain::role::Role,
     error::AppError,
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     startup::AppState,
 };
@@ -36,7 +37,7 @@ impl CampaignAdminApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
-        body: Json<PhaseOverride>,
+        body: StrictJson<PhaseOverride>,
     ) -> poem::Result<Json<PhaseNow>> {
         auth.0.require(&[Role::Admin])?;
         let phase = body

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::{
     domain::role::Role,
     error::AppError,
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::notifications::{self, Channel, NewBroadcast, Progress},
     startup::AppState,
@@ -77,7 +78,7 @@ impl NotificationsApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
-        body: Json<BroadcastRequest>,
+        body: StrictJson<BroadcastRequest>,
     ) -> poem::Result<Accepted> {
         auth.0.require(&[Role::Admin])?;
         let body = body.0;

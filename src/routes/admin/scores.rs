@@ -5,6 +5,7 @@ use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
 use crate::{
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::jury,
     startup::AppState,
@@ -40,7 +41,7 @@ impl JuryApi {
         auth: AdminAuth,
         state: Data<&AppState>,
         id: Path<i64>,
-        body: Json<ScoreBody>,
+        body: StrictJson<ScoreBody>,
     ) -> poem::Result<Json<ScoreView>> {
         let now = Utc::now();
         let phase = state.phase.phase(&state.db, now).await?;

@@ -6,6 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use crate::{
     domain::role::Role,
     error::AppError,
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::admin_tokens,
     startup::AppState,
@@ -51,7 +52,7 @@ impl TokensApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
-        body: Json<NewToken>,
+        body: StrictJson<NewToken>,
     ) -> poem::Result<CreateResponse> {
         auth.0.require(&[Role::Admin])?;
         let role: Role = body

@@ -5,6 +5,7 @@ use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 
 use crate::{
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::vote_audit::{self, VoidRequest},
     startup::AppState,
@@ -106,7 +107,7 @@ impl VoteAuditApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
-        body: Json<VoidBody>,
+        body: StrictJson<VoidBody>,
     ) -> poem::Result<Json<Voided>> {
         let body = body.0;
         let request = VoidRequest {

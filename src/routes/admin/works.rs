@@ -11,6 +11,7 @@ use poem_openapi::{
 
 use crate::{
     error::AppError,
+    routes::strict_json::StrictJson,
     routes::{Tag, api::works::WorkView, auth::AdminAuth},
     service::review::{self, Decision},
     startup::AppState,
@@ -75,7 +76,7 @@ impl ReviewApi {
         auth: AdminAuth,
         state: Data<&AppState>,
         id: Path<i64>,
-        body: Json<ReviewRequest>,
+        body: StrictJson<ReviewRequest>,
     ) -> poem::Result<Json<WorkView>> {
         let decision = match body.decision.as_str() {
             "approve" => Decision::Approve,
@@ -106,7 +107,7 @@ impl ReviewApi {
         auth: AdminAuth,
         state: Data<&AppState>,
         id: Path<i64>,
-        body: Json<ReportRequest>,
+        body: StrictJson<ReportRequest>,
     ) -> poem::Result<Json<WorkView>> {
         let work = review::report(&state.db, &auth.0, id.0, body.reported, Utc::now()).await?;
         Ok(Json(WorkView::build(work, &state.store, true)))

@@ -3,7 +3,7 @@
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
-use crate::{routes::Tag, service::auth, startup::AppState};
+use crate::{routes::Tag, routes::strict_json::StrictJson, service::auth, startup::AppState};
 
 /// Login.
 pub struct AuthApi;
@@ -44,7 +44,7 @@ impl AuthApi {
     async fn login(
         &self,
         state: Data<&AppState>,
-        body: Json<LoginRequest>,
+        body: StrictJson<LoginRequest>,
     ) -> poem::Result<Json<LoginResponse>> {
         let logged_in = auth::login(&state.db, &state.wechat, &body.code).await?;
         Ok(Json(LoginResponse {

@@ -6,6 +6,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 
 use crate::{
     repo,
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::UserAuth},
     service::people::{self, ProfileChanges},
     startup::AppState,
@@ -78,7 +79,7 @@ impl MeApi {
         &self,
         auth: UserAuth,
         state: Data<&AppState>,
-        body: Json<ProfilePatch>,
+        body: StrictJson<ProfilePatch>,
     ) -> poem::Result<Json<Profile>> {
         let body = body.0;
         let changes = ProfileChanges {

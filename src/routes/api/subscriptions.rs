@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::{
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::UserAuth},
     service::notifications,
     startup::AppState,
@@ -37,7 +38,7 @@ impl SubscriptionsApi {
         &self,
         auth: UserAuth,
         state: Data<&AppState>,
-        body: Json<Answers>,
+        body: StrictJson<Answers>,
     ) -> poem::Result<Recorded> {
         notifications::record_answers(&state.db, auth.0.person_id, &body.results, Utc::now())
             .await?;

@@ -11,6 +11,7 @@ use poem_openapi::{
 use crate::{
     domain::listing::Sort,
     error::AppError,
+    routes::strict_json::StrictJson,
     routes::{Tag, auth::UserAuth},
     service::{
         auth,
@@ -173,7 +174,7 @@ impl WorksApi {
         &self,
         auth: UserAuth,
         state: Data<&AppState>,
-        body: Json<NewWork>,
+        body: StrictJson<NewWork>,
     ) -> poem::Result<Created> {
         let now = Utc::now();
         let phase = state.phase.phase(&state.db, now).await?;
