@@ -74,6 +74,15 @@ pub enum WorkKind {
 }
 
 impl WorkKind {
+    /// Every value, in order.
+    pub const ALL: [Self; 5] = [
+        Self::Text,
+        Self::Images,
+        Self::Video,
+        Self::Audio,
+        Self::Mixed,
+    ];
+
     /// The key used in files and the API.
     pub fn as_str(self) -> &'static str {
         match self {

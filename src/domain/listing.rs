@@ -12,6 +12,9 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// The names [`Sort::parse`] takes.
+    pub const NAMES: [&'static str; 2] = ["hot", "new"];
+
     /// Parses `hot` or `new`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {

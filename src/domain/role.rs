@@ -16,6 +16,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every value, in order.
+    pub const ALL: [Self; 4] = [Self::Admin, Self::Reviewer, Self::Judge, Self::Unit];
+
     /// The stored and printed name.
     pub fn as_str(self) -> &'static str {
         match self {

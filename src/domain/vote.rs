@@ -18,6 +18,9 @@ pub enum VoteStatus {
 }
 
 impl VoteStatus {
+    /// Every value, in order.
+    pub const ALL: [Self; 3] = [Self::Counted, Self::Flagged, Self::Voided];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -23,6 +23,15 @@ pub enum WorkStatus {
 }
 
 impl WorkStatus {
+    /// Every value, in order.
+    pub const ALL: [Self; 5] = [
+        Self::Checking,
+        Self::PendingReview,
+        Self::Approved,
+        Self::Rejected,
+        Self::Withdrawn,
+    ];
+
     /// The stored and API name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,9 +7,10 @@ pub mod callback;
 pub mod health;
 pub mod media;
 pub mod observe;
+pub mod openapi;
 pub mod strict_json;
 
-use poem::{EndpointExt, IntoEndpoint, Route, get};
+use poem::{EndpointExt, IntoEndpoint, IntoResponse, Route, get};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::startup::AppState;
@@ -57,7 +58,12 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
         "Backend of trade-union WeChat campaigns: official account callback, mini-program API, admin API.",
     );
     let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    // Built once: the document does not change while the process runs.
+    let spec = openapi::complete(&api.spec());
+    let spec = poem::endpoint::make_sync(move |_| {
+        spec.clone()
+            .with_content_type("application/json; charset=utf-8")
+    });
     Route::new()
         .at("/metrics", get(health::metrics))
         .at("/media/*key", get(media::get))
@@ -69,7 +75,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
             "/wechat/miniapp/callback",
             get(callback::verify_miniapp).post(callback::mini_program),
         )
-        .nest("/docs/openapi.json", spec)
+        .at("/docs/openapi.json", get(spec))
         .nest("/docs", docs)
         .nest("/", api)
         .data(state)

@@ -12,6 +12,9 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
+    /// Every value, in order.
+    pub const ALL: [Self; 3] = [Self::Image, Self::Video, Self::Audio];
+
     /// The stored and API name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -83,6 +83,49 @@ db_test!(
             .unwrap();
         assert!(spec["paths"]["/healthz"].is_object());
         assert!(spec["paths"]["/api/v1/admin/tokens"].is_object());
+        // Every operation has an id and documents the contract's errors with the error body.
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    ids.insert(id.to_owned()),
+                    "{method} {path}: id {id:?} unique"
+                );
+                for status in ["400", "401", "403", "404", "422", "429", "503"] {
+                    if path == "/readyz" && status == "503" {
+                        continue; // its own body: what is not ready
+                    }
+                    assert_eq!(
+                        op["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/Error",
+                        "{method} {path} {status}"
+                    );
+                }
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    assert!(
+                        param["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{method} {path}: {param}"
+                    );
+                }
+            }
+        }
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(
+            schemas["NewToken"]["properties"]["role"]["enum"],
+            serde_json::json!(["admin", "reviewer", "judge", "unit"])
+        );
+        assert_eq!(
+            schemas["WorkView"]["properties"]["status"]["enum"][0],
+            "checking"
+        );
+        let sort = spec["paths"]["/api/v1/works"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "sort")
+            .unwrap();
+        assert_eq!(sort["schema"]["enum"], serde_json::json!(["hot", "new"]));
     }
 );
 

@@ -28,6 +28,7 @@ impl ExportApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// `works.csv`, `votes.csv` or `awards.csv`.
         file: Path<String>,
     ) -> poem::Result<CsvFile> {
         let export = Export::from_file_name(&file.0).ok_or(AppError::NotFound)?;

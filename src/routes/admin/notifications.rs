@@ -110,6 +110,7 @@ impl NotificationsApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// The broadcast's id.
         id: Path<i64>,
     ) -> poem::Result<Json<ProgressView>> {
         auth.0.require(&[Role::Admin])?;
@@ -122,6 +123,7 @@ impl NotificationsApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// The broadcast's id.
         id: Path<i64>,
     ) -> poem::Result<Json<ProgressView>> {
         auth.0.require(&[Role::Admin])?;

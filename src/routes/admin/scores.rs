@@ -40,6 +40,7 @@ impl JuryApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// The work's id.
         id: Path<i64>,
         body: StrictJson<ScoreBody>,
     ) -> poem::Result<Json<ScoreView>> {

@@ -84,8 +84,11 @@ impl VoteAuditApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// Only votes in this state: counted, flagged or voided.
         status: Query<Option<String>>,
+        /// Only votes for this work.
         work_id: Query<Option<i64>>,
+        /// Only votes by this person.
         user_id: Query<Option<i64>>,
     ) -> poem::Result<Json<VoteList>> {
         let votes = vote_audit::list(

@@ -49,8 +49,11 @@ impl ReviewApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// Only works in this state (default: waiting for review).
         status: Query<Option<String>>,
+        /// Only works of this category key.
         category: Query<Option<String>>,
+        /// Only works of this organising unit (its id).
         unit: Query<Option<i64>>,
     ) -> poem::Result<Json<ReviewList>> {
         let works = review::queue(
@@ -75,6 +78,7 @@ impl ReviewApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// The work's id.
         id: Path<i64>,
         body: StrictJson<ReviewRequest>,
     ) -> poem::Result<Json<WorkView>> {
@@ -106,6 +110,7 @@ impl ReviewApi {
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
+        /// The work's id.
         id: Path<i64>,
         body: StrictJson<ReportRequest>,
     ) -> poem::Result<Json<WorkView>> {

@@ -53,6 +53,7 @@ impl VotesApi {
         auth: UserAuth,
         state: Data<&AppState>,
         req: &Request,
+        /// The work's id.
         id: Path<i64>,
     ) -> poem::Result<Json<VoteResult>> {
         let now = Utc::now();
@@ -85,6 +86,7 @@ impl VotesApi {
     async fn rankings(
         &self,
         state: Data<&AppState>,
+        /// The category key to rank (default: every category).
         category: Query<Option<String>>,
     ) -> poem::Result<Json<Ranking>> {
         let places = state

@@ -207,9 +207,13 @@ impl WorksApi {
     async fn list(
         &self,
         state: Data<&AppState>,
+        /// Only works of this category key.
         category: Query<Option<String>>,
+        /// `hot` (most votes first, the default) or `new` (newest first).
         sort: Query<Option<String>>,
+        /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Works per page (default 20, at most 50).
         limit: Query<Option<u64>>,
     ) -> poem::Result<Json<WorkPage>> {
         let sort = match sort.0.as_deref() {
@@ -243,6 +247,7 @@ impl WorksApi {
         &self,
         state: Data<&AppState>,
         req: &Request,
+        /// The work's id.
         id: Path<i64>,
     ) -> poem::Result<Json<WorkView>> {
         let viewer = auth::optional_user(&state.db, req.header("authorization")).await?;
@@ -257,6 +262,7 @@ impl WorksApi {
         &self,
         auth: UserAuth,
         state: Data<&AppState>,
+        /// The work's id.
         id: Path<i64>,
     ) -> poem::Result<Json<WorkView>> {
         let work = works::withdraw(&state.db, id.0, auth.0.person_id, Utc::now()).await?;
