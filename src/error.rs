@@ -46,6 +46,9 @@ pub enum AppError {
     /// The body or upload is over its size limit.
     #[error("上传内容过大")]
     TooLarge,
+    /// The body stalled or arrived too slowly, and was cut.
+    #[error("上传速度过慢，请检查网络后重试")]
+    TooSlow,
     /// An upload of a type that is not taken.
     #[error("{0}")]
     UnsupportedMedia(String),
@@ -133,6 +136,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::AlreadyVotedToday => "already_voted_today",
             Self::TooLarge => "too_large",
+            Self::TooSlow => "request_timeout",
             Self::UnsupportedMedia(_) => "unsupported_media",
             Self::InvalidWork(_) => "invalid_work",
             Self::InvalidInput(_) => "invalid_input",
@@ -169,6 +173,7 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::AlreadyVotedToday => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidWork(_) | Self::InvalidData(_) | Self::InvalidInput(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -62,6 +62,7 @@ struct RawSettings {
     replies: Option<String>,
     notices: Option<String>,
     photo_draft_ttl_s: Option<u64>,
+    image_memory_budget_mib: Option<u64>,
     wechat_mode: Option<String>,
     wechat_api_base: Option<String>,
     wechat_connect_timeout_ms: Option<u64>,
@@ -87,6 +88,11 @@ struct RawSettings {
     log_filter: Option<String>,
     max_body_bytes: Option<u64>,
     max_upload_bytes: Option<u64>,
+    trusted_proxies: Option<String>,
+    logins_per_ip_per_minute: Option<u32>,
+    upload_files_per_day: Option<u64>,
+    upload_mib_per_day: Option<u64>,
+    max_connections: Option<u64>,
     callback_budget_ms: Option<u64>,
     callback_replay_window_s: Option<u64>,
     job_poll_ms: Option<u64>,
@@ -219,6 +225,17 @@ pub struct HttpSettings {
     pub max_upload_bytes: u64,
     /// How long in-flight requests may run after a stop signal.
     pub shutdown_grace: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (our nginx); everyone else's address is the
+    /// socket's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Logins one address may make per minute (a factory's NAT shares one).
+    pub logins_per_ip_per_minute: u32,
+    /// Files one person may upload in 24 hours.
+    pub upload_files_per_day: u64,
+    /// Bytes one person may upload in 24 hours.
+    pub upload_bytes_per_day: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 /// Media storage settings.
@@ -256,6 +273,8 @@ pub struct Settings {
     pub notices_path: PathBuf,
     /// How long an unfinished photo-story draft in chat is kept.
     pub photo_draft_ttl: Duration,
+    /// Memory all image decodes together may take (uploads and chat photos).
+    pub image_memory_budget: u64,
     /// Media storage.
     pub storage: StorageSettings,
     /// WeChat.
@@ -490,6 +509,33 @@ impl Settings {
                     ("max_upload_bytes", "WANGJU_MAX_UPLOAD_BYTES"),
                 )?,
                 shutdown_grace: Duration::from_secs(raw.shutdown_grace_s.unwrap_or(25)),
+                trusted_proxies: trusted_proxies(raw.trusted_proxies.as_deref())?,
+                logins_per_ip_per_minute: u32::try_from(positive(
+                    raw.logins_per_ip_per_minute.map(u64::from),
+                    600,
+                    (
+                        "logins_per_ip_per_minute",
+                        "WANGJU_LOGINS_PER_IP_PER_MINUTE",
+                    ),
+                )?)
+                .unwrap_or(u32::MAX),
+                upload_files_per_day: positive(
+                    raw.upload_files_per_day,
+                    100,
+                    ("upload_files_per_day", "WANGJU_UPLOAD_FILES_PER_DAY"),
+                )?,
+                upload_bytes_per_day: positive(
+                    raw.upload_mib_per_day,
+                    1024,
+                    ("upload_mib_per_day", "WANGJU_UPLOAD_MIB_PER_DAY"),
+                )?
+                .saturating_mul(1024 * 1024),
+                max_connections: usize::try_from(positive(
+                    raw.max_connections,
+                    2048,
+                    ("max_connections", "WANGJU_MAX_CONNECTIONS"),
+                )?)
+                .unwrap_or(usize::MAX),
             },
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
@@ -507,6 +553,12 @@ impl Settings {
                 raw.notices
                     .unwrap_or_else(|| "wechat-config/notifications.toml".to_owned()),
             ),
+            image_memory_budget: positive(
+                raw.image_memory_budget_mib,
+                512,
+                ("image_memory_budget_mib", "WANGJU_IMAGE_MEMORY_BUDGET_MIB"),
+            )?
+            .saturating_mul(1024 * 1024),
             photo_draft_ttl: Duration::from_secs(positive(
                 raw.photo_draft_ttl_s,
                 24 * 3600,
@@ -652,6 +704,27 @@ fn s3_keys(
             "is required when WANGJU_STORAGE_SECRET_ACCESS_KEY is set",
         )),
     }
+}
+
+/// `WANGJU_TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated.
+fn trusted_proxies(value: Option<&str>) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        "WANGJU_TRUSTED_PROXIES",
+                        format!("`{part}` is not an address or CIDR range"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The message mode setting: default safe when a key is set, else plain; safe and compatible

@@ -22,6 +22,7 @@ use crate::{
     repo::{self, wechat_tokens::DbTokenStore},
     routes::{
         self,
+        connections::Capped,
         observe::{BodyLimits, Observe},
     },
     service::admin_tokens,
@@ -31,14 +32,20 @@ use crate::{
         campaign::PhaseClock,
         notifications,
     },
-    service::{listing::ListingPages, rankings::Rankings, votes::VoteLimits},
+    service::{listing::ListingPages, rankings::Rankings, rate::KeyedRate, votes::VoteLimits},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
-    storage::MediaStore,
+    storage::{MediaStore, image::DecodeBudget},
     wechat::{
         client::{self, ClientConfig, Credentials, MemoryTokenStore, WechatClient},
         sandbox::{Sandbox, SandboxConfig},
     },
 };
+
+/// How long a connection may send nothing before it is closed.
+const CONNECTION_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long an image check waits for its share of the decode budget before answering 503.
+const IMAGE_BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long a media-storage readiness check is reused.
 const STORAGE_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -61,6 +68,8 @@ pub struct AppState {
     pub push: PushDeps,
     /// Media storage.
     pub store: MediaStore,
+    /// Memory all image decodes together may take.
+    pub image_budget: DecodeBudget,
     /// Readiness of media storage (cached).
     pub storage_probe: StorageProbe,
     /// Validated settings.
@@ -71,6 +80,8 @@ pub struct AppState {
     pub wechat: WechatClient,
     /// Request rates of voting.
     pub vote_limits: VoteLimits,
+    /// Logins per client address.
+    pub login_rate: KeyedRate<String>,
     /// Public rankings (cached).
     pub rankings: Rankings,
     /// Public listing pages (cached).
@@ -167,6 +178,7 @@ impl Application {
             local_addr,
             state: AppState {
                 storage_probe: StorageProbe::new(store.clone(), STORAGE_PROBE_TTL),
+                image_budget: DecodeBudget::new(settings.image_memory_budget, IMAGE_BUDGET_WAIT),
                 store,
                 push: PushDeps {
                     db: db.clone(),
@@ -177,6 +189,10 @@ impl Application {
                     endpoint,
                 },
                 vote_limits: VoteLimits::new(&campaign.voting),
+                login_rate: KeyedRate::per_minute(
+                    std::num::NonZeroU32::new(settings.http.logins_per_ip_per_minute)
+                        .unwrap_or(std::num::NonZeroU32::MIN),
+                ),
                 rankings: Rankings::default(),
                 listing: ListingPages::new(settings.listing_cache),
                 campaign,
@@ -218,6 +234,7 @@ impl Application {
                 db: self.state.db.clone(),
                 wechat: self.state.wechat.clone(),
                 store: self.state.store.clone(),
+                image_budget: self.state.image_budget.clone(),
                 campaign: self.state.campaign.clone(),
                 notices: self.state.notices.clone(),
             },
@@ -243,7 +260,11 @@ impl Application {
             stop_jobs.subscribe(),
         ));
         tracing::info!(addr = %self.local_addr, "listening");
-        let served = Server::new_with_acceptor(self.acceptor)
+        // A connection that sends nothing for this long (a stalled header, an idle keep-alive)
+        // is closed; bodies that trickle are cut by the body pace in `Observe`.
+        let acceptor = Capped::new(self.acceptor, http.max_connections);
+        let served = Server::new_with_acceptor(acceptor)
+            .idle_timeout(CONNECTION_IDLE_TIMEOUT)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await;
         // The worker finishes the job in hand; unfinished jobs wait in the table for the next start.

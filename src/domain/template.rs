@@ -197,6 +197,28 @@ pub fn fit(kind: ValueType, value: &str) -> String {
     short
 }
 
+/// Most keys a template's data has (WeChat's templates have a handful).
+pub const MAX_DATA_KEYS: usize = 20;
+
+/// What every data value and key must hold whatever its type: keys short and plain, values
+/// without control characters; `None` when it does.
+fn unfit_field(key: &str, value: &str) -> Option<&'static str> {
+    if key.len() > 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Some("字段名须为32个以内的字母、数字或下划线");
+    }
+    crate::domain::text::check_stored(value, 200, false)
+        .err()
+        .map(|_| "含有不允许的控制字符或无法保存的字符")
+}
+
+/// The error for data with too many keys, or `None`.
+fn too_many_keys(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Option<BTreeMap<String, String>> {
+    (fields.len() > MAX_DATA_KEYS)
+        .then(|| [("data".to_owned(), format!("最多{MAX_DATA_KEYS}个字段"))].into())
+}
+
 /// Checks WeChat-shaped data (`{"thing1":{"value":"…"}}`); errors are keyed by the data key.
 pub fn check_data(data: &serde_json::Value) -> Result<(), BTreeMap<String, String>> {
     let mut errors = BTreeMap::new();
@@ -207,7 +229,18 @@ pub fn check_data(data: &serde_json::Value) -> Result<(), BTreeMap<String, Strin
         );
         return Err(errors);
     };
+    if let Some(errors) = too_many_keys(fields) {
+        return Err(errors);
+    }
     for (key, field) in fields {
+        if let Some(reason) = field
+            .get("value")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|value| unfit_field(key, value))
+        {
+            errors.insert(key.clone(), reason.to_owned());
+            continue;
+        }
         let Some(kind) = ValueType::of_key(key) else {
             errors.insert(key.clone(), "不认识的字段类型".to_owned());
             continue;
@@ -243,8 +276,14 @@ pub fn check_template_message_data(
         );
         return Err(errors);
     };
+    if let Some(errors) = too_many_keys(fields) {
+        return Err(errors);
+    }
     for (key, field) in fields {
         match field.get("value").and_then(serde_json::Value::as_str) {
+            Some(value) if unfit_field(key, value).is_some() => {
+                errors.insert(key.clone(), "含有不允许的字符".to_owned());
+            }
             Some(value)
                 if count(value) > 0 && count(value) <= 20 && !value.contains(['\n', '\r']) => {}
             _ => {
@@ -263,6 +302,21 @@ pub fn check_template_message_data(
 mod tests {
     use super::{ValueType::*, *};
     use serde_json::json;
+
+    #[test]
+    fn control_characters_long_keys_and_key_floods_are_refused() {
+        let errors = check_data(&json!({"thing1": {"value": "投票\u{0}开始"}})).unwrap_err();
+        assert!(errors["thing1"].contains("控制字符"));
+        let errors =
+            check_template_message_data(&json!({"keyword1": {"value": "a\u{1}"}})).unwrap_err();
+        assert!(errors.contains_key("keyword1"));
+        let long = format!("thing{}", "1".repeat(40));
+        assert!(check_data(&json!({ long: {"value": "好"} })).is_err());
+        let flood: serde_json::Map<String, serde_json::Value> = (0..21)
+            .map(|i| (format!("thing{i}"), json!({"value": "好"})))
+            .collect();
+        assert!(check_data(&serde_json::Value::Object(flood)).unwrap_err()["data"].contains("20"));
+    }
 
     #[test]
     fn keys_name_their_type() {

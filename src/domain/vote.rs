@@ -56,12 +56,27 @@ pub fn until_next_day(tz: Tz, now: DateTime<Utc>) -> Duration {
     Duration::from_secs(u64::try_from(seconds).unwrap_or(1).max(1))
 }
 
-/// The client's address: the first hop of `X-Forwarded-For` (set by our nginx) if it parses,
-/// else the peer; "unknown" if neither is known.
-pub fn client_ip(forwarded_for: Option<&str>, peer: Option<IpAddr>) -> String {
-    forwarded_for
-        .and_then(|list| list.split(',').next())
-        .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
+/// The client's address. `X-Forwarded-For` counts only when the peer is a trusted proxy: then
+/// the nearest hop that is not itself trusted (a client may write any hops before it); with an
+/// untrusted peer, or no usable hop, the peer; "unknown" if nothing is known.
+pub fn client_ip(
+    forwarded_for: Option<&str>,
+    peer: Option<IpAddr>,
+    trusted: &[ipnet::IpNet],
+) -> String {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let forwarded = peer.filter(is_trusted).and(forwarded_for).and_then(|list| {
+        let hops: Vec<IpAddr> = list
+            .split(',')
+            .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
+            .collect();
+        hops.iter()
+            .rev()
+            .find(|hop| !is_trusted(hop))
+            .or(hops.first())
+            .copied()
+    });
+    forwarded
         .or(peer)
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
@@ -102,12 +117,25 @@ mod tests {
     }
 
     #[test]
-    fn the_first_forwarded_hop_wins_and_garbage_falls_back_to_the_peer() {
-        let peer = Some("10.0.0.9".parse().unwrap());
-        assert_eq!(client_ip(Some("1.2.3.4, 10.0.0.1"), peer), "1.2.3.4");
-        assert_eq!(client_ip(Some("not an ip"), peer), "10.0.0.9");
-        assert_eq!(client_ip(None, peer), "10.0.0.9");
-        assert_eq!(client_ip(None, None), "unknown");
+    fn forwarded_hops_count_only_from_a_trusted_proxy() {
+        let nginx = Some("10.0.0.9".parse().unwrap());
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(client_ip(Some("1.2.3.4"), nginx, &trusted), "1.2.3.4");
+        // A client's own hops before the real one are not believed.
+        assert_eq!(
+            client_ip(Some("6.6.6.6, 1.2.3.4, 10.0.0.1"), nginx, &trusted),
+            "1.2.3.4"
+        );
+        assert_eq!(client_ip(Some("not an ip"), nginx, &trusted), "10.0.0.9");
+        assert_eq!(client_ip(None, nginx, &trusted), "10.0.0.9");
+        // Straight from the internet: the header is whatever the client wrote.
+        let stranger = Some("203.0.113.7".parse().unwrap());
+        assert_eq!(
+            client_ip(Some("1.2.3.4"), stranger, &trusted),
+            "203.0.113.7"
+        );
+        assert_eq!(client_ip(Some("1.2.3.4"), stranger, &[]), "203.0.113.7");
+        assert_eq!(client_ip(None, None, &trusted), "unknown");
     }
 
     #[test]

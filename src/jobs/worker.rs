@@ -28,6 +28,8 @@ pub struct JobDeps {
     pub wechat: WechatClient,
     /// Media storage.
     pub store: MediaStore,
+    /// Memory all image decodes together may take.
+    pub image_budget: crate::storage::image::DecodeBudget,
     /// The campaign.
     pub campaign: Arc<Campaign>,
     /// Notices sent to authors.

@@ -8,7 +8,11 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
-/// Records a popup answer: `accept` adds one send credit, `reject`/`ban` stop sends.
+/// Most send credits one person holds for one template.
+pub const MAX_CREDITS: i32 = 50;
+
+/// Records a popup answer: `accept` adds one send credit (up to [`MAX_CREDITS`]),
+/// `reject`/`ban` stop sends.
 pub async fn record_answer(
     db: &impl ConnectionTrait,
     person_id: i64,
@@ -33,7 +37,16 @@ pub async fn record_answer(
         .value(subscription::Column::Status, Expr::value(status))
         .value(
             subscription::Column::Credits,
-            Expr::col((subscription::Entity, subscription::Column::Credits)).add(accepted),
+            // Consent piles up one send per accept, up to a cap.
+            Expr::case(
+                Expr::col((subscription::Entity, subscription::Column::Credits))
+                    .add(accepted)
+                    .gt(MAX_CREDITS),
+                MAX_CREDITS,
+            )
+            .finally(
+                Expr::col((subscription::Entity, subscription::Column::Credits)).add(accepted),
+            ),
         )
         .value(subscription::Column::UpdatedAt, Expr::value(now))
         .to_owned(),

@@ -132,3 +132,30 @@ pub async fn reassign_owner(db: &impl ConnectionTrait, from: i64, to: i64) -> Re
         .await?;
     Ok(())
 }
+
+/// How many files and bytes `owner_id` has stored since `since` (for the daily quota).
+pub async fn stored_since(
+    db: &impl ConnectionTrait,
+    owner_id: i64,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64), DbErr> {
+    use sea_orm::sea_query::Expr;
+    // PostgreSQL's SUM of a bigint is numeric: cast it back.
+    let row: Option<(i64, i64)> = upload::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "files")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"),
+            "bytes",
+        )
+        .filter(upload::Column::OwnerId.eq(owner_id))
+        .filter(upload::Column::CreatedAt.gt(since))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (files, bytes) = row.unwrap_or_default();
+    Ok((
+        u64::try_from(files).unwrap_or(0),
+        u64::try_from(bytes).unwrap_or(0),
+    ))
+}

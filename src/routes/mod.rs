@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod callback;
+pub mod connections;
 pub mod health;
 pub mod media;
 pub mod observe;
@@ -24,6 +25,17 @@ pub enum Tag {
     MiniProgram,
     /// Reviewers, judges, unit organisers and admins.
     Admin,
+}
+
+/// The client's address for rates and the vote ledger: `X-Forwarded-For` from trusted
+/// proxies only (`WANGJU_TRUSTED_PROXIES`), else the socket's peer.
+pub fn client_ip(req: &poem::Request, state: &AppState) -> String {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    crate::domain::vote::client_ip(
+        req.header("x-forwarded-for"),
+        peer,
+        &state.settings.http.trusted_proxies,
+    )
 }
 
 /// The whole route tree with its state, before the outer middleware.

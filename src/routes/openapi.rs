@@ -84,7 +84,7 @@ fn add_enums(doc: &mut Value) {
 }
 
 /// Error answers any operation may give: (status, code, when), as in the contract.
-const ERRORS: [(&str, &str, &str); 12] = [
+const ERRORS: [(&str, &str, &str); 13] = [
     (
         "400",
         "bad_request",
@@ -104,6 +104,11 @@ const ERRORS: [(&str, &str, &str); 12] = [
         "404",
         "not_found",
         "no such thing, or not visible to the caller",
+    ),
+    (
+        "408",
+        "request_timeout",
+        "the body stalled or arrived too slowly",
     ),
     (
         "409",

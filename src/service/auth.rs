@@ -14,6 +14,7 @@ use crate::{
     },
     error::AppError,
     repo,
+    service::rate::KeyedRate,
     wechat::client::{WechatClient, WechatError},
 };
 
@@ -53,8 +54,11 @@ fn login_error(err: WechatError) -> AppError {
 pub async fn login(
     db: &DatabaseConnection,
     wechat: &WechatClient,
+    (rate, ip): (&KeyedRate<String>, &str),
     code: &str,
 ) -> Result<LoggedIn, AppError> {
+    // Every login makes a session (and maybe a person): one address may only make so many.
+    rate.check(&ip.to_owned())?;
     let code = code.trim();
     if code.is_empty() {
         return Err(AppError::BadRequest("code 不能为空".to_owned()));

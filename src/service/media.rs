@@ -67,7 +67,10 @@ async fn fetch_and_store(deps: &JobDeps, media_id: &str) -> Result<Stored, JobEr
     let sniffed = sniff::sniff(&bytes)
         .filter(|s| s.kind == sniff::MediaKind::Image)
         .ok_or_else(|| JobError::Fail("the file is not an image we take".to_owned()))?;
-    let checked = image::check(bytes).map_err(|e| JobError::Fail(e.to_string()))?;
+    let checked = deps.image_budget.check(bytes).await.map_err(|e| match e {
+        image::ImageError::Busy => JobError::Retry(e.to_string()),
+        _ => JobError::Fail(e.to_string()),
+    })?;
     let key = storage::new_key(sniffed.ext, Utc::now());
     let size = checked.bytes.len();
     deps.store

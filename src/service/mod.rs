@@ -15,6 +15,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod people;
 pub mod rankings;
+pub mod rate;
 pub mod review;
 pub mod stats;
 pub mod uploads;

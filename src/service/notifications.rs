@@ -45,6 +45,14 @@ pub async fn record_answers(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut errors = BTreeMap::new();
+    // One popup asks for a few templates (WeChat shows at most three); more is a script.
+    if results.len() > MAX_TEMPLATES_PER_ANSWER {
+        errors.insert(
+            "results".to_owned(),
+            format!("一次最多{MAX_TEMPLATES_PER_ANSWER}个模板"),
+        );
+        return Err(AppError::BadRequestFields(errors));
+    }
     for (template, status) in results {
         if !template_ok(template) {
             errors.insert(template.clone(), "模板编号无效".to_owned());
@@ -65,14 +73,18 @@ pub async fn record_answers(
     Ok(())
 }
 
-/// Records answers that arrive as official-account events (popup and settings changes).
+/// Most templates one answer may carry.
+pub const MAX_TEMPLATES_PER_ANSWER: usize = 10;
+
+/// Records answers that arrive as official-account events (popup and settings changes); past
+/// the first few templates of one event nothing is recorded.
 pub async fn record_event_answers(
     db: &impl ConnectionTrait,
     person_id: i64,
     items: &[(String, String)],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    for (template, status) in items {
+    for (template, status) in items.iter().take(MAX_TEMPLATES_PER_ANSWER) {
         if template_ok(template) && matches!(status.as_str(), "accept" | "reject") {
             repo::notifications::record_answer(db, person_id, template, status, now).await?;
         }

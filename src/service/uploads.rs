@@ -15,7 +15,7 @@ use crate::{
     repo::{self, uploads::NewReadyUpload},
     storage::{
         self, MediaStore,
-        image::{self, ImageError},
+        image::{self, DecodeBudget, ImageError},
         media,
         sniff::{self, MediaKind, Sniffed},
     },
@@ -53,6 +53,28 @@ impl UploadLimits {
             MediaKind::Audio => self.audio,
             MediaKind::Video => self.video,
         }
+    }
+}
+
+/// How much one person may store in 24 hours (a soft limit: uploads that run at the same
+/// moment are counted against what was stored before them).
+#[derive(Clone, Copy, Debug)]
+pub struct DailyQuota {
+    /// Files.
+    pub files: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+impl DailyQuota {
+    /// `RateLimited` if `incoming` more bytes (one more file) would pass the quota.
+    fn admits(self, (files, bytes): (u64, u64), incoming: u64) -> Result<(), AppError> {
+        if files >= self.files || bytes.saturating_add(incoming) > self.bytes {
+            return Err(AppError::RateLimited {
+                retry_after: Duration::from_secs(3600),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -108,13 +130,17 @@ struct Checked {
 /// records it as `owner_id`'s.
 pub async fn receive(
     db: &impl ConnectionTrait,
-    store: &MediaStore,
-    limits: UploadLimits,
+    (store, budget): (&MediaStore, &DecodeBudget),
+    (limits, quota): (UploadLimits, DailyQuota),
     owner_id: i64,
     file: impl AsyncRead + Send,
 ) -> Result<StoredUpload, AppError> {
+    let since = Utc::now() - chrono::Duration::hours(24);
+    let stored_today = repo::uploads::stored_since(db, owner_id, since).await?;
+    quota.admits(stored_today, 0)?;
     let (sniffed, received) = read_capped(file, limits).await?;
-    let checked = check(sniffed, received).await?;
+    quota.admits(stored_today, received.size())?;
+    let checked = check(budget, sniffed, received).await?;
     let now = Utc::now();
     let key = storage::new_key(sniffed.ext, now);
     let size = checked.body.size();
@@ -268,7 +294,11 @@ fn read_error(err: std::io::Error) -> AppError {
 
 /// Image checks and duration probing are CPU work over untrusted bytes: they run on a
 /// blocking thread, where a panic in a parser becomes a refusal instead of a lost worker.
-async fn check(sniffed: Sniffed, received: Received) -> Result<Checked, AppError> {
+async fn check(
+    budget: &DecodeBudget,
+    sniffed: Sniffed,
+    received: Received,
+) -> Result<Checked, AppError> {
     let refused = |err: tokio::task::JoinError| {
         tracing::warn!(error = %err, mime = sniffed.mime, "media parser failed");
         AppError::UnsupportedMedia("无法读取该文件，文件可能已损坏".to_owned())
@@ -278,17 +308,15 @@ async fn check(sniffed: Sniffed, received: Received) -> Result<Checked, AppError
             let Received::Memory(bytes) = received else {
                 return Err(AppError::Internal("image spooled to disk".to_owned()));
             };
-            let checked = tokio::task::spawn_blocking(move || image::check(bytes))
-                .await
-                .map_err(refused)?
-                .map_err(|err| match err {
-                    ImageError::TooLarge { .. } => AppError::UnsupportedMedia(format!(
-                        "{err}：每边最多 {} 像素，总共最多 {} 像素",
-                        image::MAX_SIDE,
-                        image::MAX_PIXELS
-                    )),
-                    ImageError::Unreadable(_) => AppError::UnsupportedMedia(err.to_string()),
-                })?;
+            let checked = budget.check(bytes).await.map_err(|err| match err {
+                ImageError::TooLarge { .. } => AppError::UnsupportedMedia(format!(
+                    "{err}：每边最多 {} 像素，总共最多 {} 像素",
+                    image::MAX_SIDE,
+                    image::MAX_PIXELS
+                )),
+                ImageError::Unreadable(_) => AppError::UnsupportedMedia(err.to_string()),
+                ImageError::Busy => AppError::Unavailable(err.to_string()),
+            })?;
             Ok(Checked {
                 body: Received::Memory(checked.bytes),
                 width: Some(checked.width),

@@ -1,10 +1,7 @@
 //! Casting votes: phase, work and caps checked, the vote row and the work's count written in
 //! one transaction.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
@@ -18,54 +15,33 @@ use crate::{
         self,
         votes::{EvidenceQuery, NewVote},
     },
+    service::rate::KeyedRate,
 };
 
 /// Longest user agent kept (the column's size).
 const USER_AGENT_MAX: usize = 500;
 
-/// Keys kept by a limiter before stale ones are swept.
-const LIMITER_SWEEP_AT: usize = 100_000;
-
-/// Per-person and per-IP request limits on voting, kept by each instance: they only slow
-/// scripts down, while the exact rules (one vote per work per day, the daily cap) live in the
-/// database. Behind a load balancer every instance allows the configured rate.
+/// Per-person and per-IP request limits on voting (see [`KeyedRate`]).
 #[derive(Clone)]
 pub struct VoteLimits {
-    per_person: Arc<DefaultKeyedRateLimiter<i64>>,
-    per_ip: Arc<DefaultKeyedRateLimiter<String>>,
+    per_person: KeyedRate<i64>,
+    per_ip: KeyedRate<String>,
 }
 
 impl VoteLimits {
     /// Limiters with the campaign's rates.
     pub fn new(voting: &Voting) -> Self {
         Self {
-            per_person: Arc::new(RateLimiter::keyed(Quota::per_minute(
-                voting.per_person_per_minute,
-            ))),
-            per_ip: Arc::new(RateLimiter::keyed(Quota::per_minute(
-                voting.per_ip_per_minute,
-            ))),
+            per_person: KeyedRate::per_minute(voting.per_person_per_minute),
+            per_ip: KeyedRate::per_minute(voting.per_ip_per_minute),
         }
     }
 
     /// `RateLimited` with the wait if the person or the address is over its rate.
     pub fn check(&self, person_id: i64, ip: &str) -> Result<(), AppError> {
-        if self.per_ip.len() > LIMITER_SWEEP_AT || self.per_person.len() > LIMITER_SWEEP_AT {
-            self.per_ip.retain_recent();
-            self.per_person.retain_recent();
-        }
-        let person = self
-            .per_person
-            .check_key(&person_id)
-            .map_err(|t| t.wait_time_from(self.per_person.clock().now()));
-        let ip = self
-            .per_ip
-            .check_key(&ip.to_owned())
-            .map_err(|t| t.wait_time_from(self.per_ip.clock().now()));
-        match person.and(ip) {
-            Ok(()) => Ok(()),
-            Err(wait) => Err(AppError::RateLimited { retry_after: wait }),
-        }
+        let person = self.per_person.check(&person_id);
+        let ip = self.per_ip.check(&ip.to_owned());
+        person.and(ip)
     }
 }
 

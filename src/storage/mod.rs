@@ -130,6 +130,34 @@ impl MediaStore {
         })
     }
 
+    /// What is known of the file under `key` without reading it.
+    pub async fn head(&self, key: &str) -> Result<StoredMeta, StorageError> {
+        let meta = self.store.head(&Path::parse(key)?).await?;
+        Ok(StoredMeta {
+            size: meta.size,
+            last_modified: meta.last_modified,
+            e_tag: meta.e_tag,
+        })
+    }
+
+    /// Streams bytes `range` of the file under `key` in the store's own chunks, so a download
+    /// holds no more than a chunk in memory whatever the file's size.
+    pub async fn stream(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + use<>, StorageError>
+    {
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        let result = self.store.get_opts(&Path::parse(key)?, options).await?;
+        Ok(result
+            .into_stream()
+            .map(|chunk| chunk.map_err(std::io::Error::other)))
+    }
+
     /// Reads the bytes under `key`.
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         Ok(self.store.get(&Path::parse(key)?).await?.bytes().await?)
@@ -148,6 +176,17 @@ pub struct StoredObject {
     pub key: String,
     /// When it was last written.
     pub last_modified: DateTime<Utc>,
+}
+
+/// What the store knows of a file.
+#[derive(Clone, Debug)]
+pub struct StoredMeta {
+    /// Bytes.
+    pub size: u64,
+    /// Last change.
+    pub last_modified: DateTime<Utc>,
+    /// The store's entity tag, if it has one.
+    pub e_tag: Option<String>,
 }
 
 /// A fresh storage key for a file of this extension: `<yyyy>/<mm>/<uuid>.<ext>`.

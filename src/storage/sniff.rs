@@ -55,6 +55,23 @@ pub fn sniff(bytes: &[u8]) -> Option<Sniffed> {
     Some(Sniffed { kind, mime, ext })
 }
 
+/// The MIME type of a stored file by the extension [`sniff`] gave it.
+pub fn mime_of_ext(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,3 +235,29 @@ db_test!(
         assert_eq!(answer["error"]["fields"]["unit_id"], "应为整数", "{answer}");
     }
 );
+
+db_test!(
+    control_characters_in_query_parameters_are_400_not_a_database_error,
+    |app| async move {
+        let reviewer = crate::votes::reviewer(&app).await;
+        for path in [
+            "/api/v1/works?category=%00",
+            "/api/v1/works?cursor=%00abc",
+            "/api/v1/rankings?category=a%00b",
+            "/api/v1/admin/works?category=%00",
+            "/api/v1/admin/works?status=%01",
+            "/api/v1/admin/votes?status=%00",
+        ] {
+            let res = app
+                .client
+                .get(app.url(path))
+                .bearer_auth(&reviewer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{path}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "bad_request", "{path}: {body}");
+        }
+    }
+);

@@ -16,6 +16,7 @@ mod health;
 mod input_bounds;
 mod interop;
 mod jury;
+mod limits;
 mod migrations;
 mod notifications;
 mod process;

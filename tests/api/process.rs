@@ -103,6 +103,11 @@ impl ServerProcess {
         assert!(status.success());
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGKILL and waits for the process to be gone.
     pub fn kill(mut self) {
         self.child.kill().unwrap();

@@ -13,10 +13,10 @@ use crate::{
     helpers::{Backend, TestApp, spawn_app_with},
 };
 
-const BOUNDARY: &str = "----wangju-test-boundary-7MA4YWxkTrZu0gW";
+pub const BOUNDARY: &str = "----wangju-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart body as wx.uploadFile sends it: a `formData` field, then the file.
-fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+pub fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nslogan\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
@@ -28,7 +28,7 @@ fn multipart(file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
     body
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: Option<&str>,
     file_name: &str,

@@ -44,9 +44,17 @@ impl AuthApi {
     async fn login(
         &self,
         state: Data<&AppState>,
+        req: &poem::Request,
         body: StrictJson<LoginRequest>,
     ) -> poem::Result<Json<LoginResponse>> {
-        let logged_in = auth::login(&state.db, &state.wechat, &body.code).await?;
+        let ip = crate::routes::client_ip(req, &state);
+        let logged_in = auth::login(
+            &state.db,
+            &state.wechat,
+            (&state.login_rate, &ip),
+            &body.code,
+        )
+        .await?;
         Ok(Json(LoginResponse {
             token: logged_in.token.reveal().to_owned(),
             expires_in: logged_in.expires_in,

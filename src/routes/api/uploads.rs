@@ -14,7 +14,7 @@ use tokio::io::AsyncRead;
 use crate::{
     error::AppError,
     routes::{Tag, auth::UserAuth},
-    service::uploads::{self, StoredUpload, UploadLimits},
+    service::uploads::{self, DailyQuota, StoredUpload, UploadLimits},
     startup::AppState,
 };
 
@@ -169,10 +169,14 @@ impl UploadsApi {
         file: FilePart,
     ) -> poem::Result<UploadResponse> {
         let limits = UploadLimits::new(state.settings.http.max_upload_bytes);
+        let quota = DailyQuota {
+            files: state.settings.http.upload_files_per_day,
+            bytes: state.settings.http.upload_bytes_per_day,
+        };
         let stored = uploads::receive(
             &state.db,
-            &state.store,
-            limits,
+            (&state.store, &state.image_budget),
+            (limits, quota),
             auth.0.person_id,
             file.into_reader(),
         )

@@ -9,7 +9,6 @@ use poem_openapi::{
 };
 
 use crate::{
-    domain::vote::client_ip,
     routes::{Tag, auth::UserAuth},
     service::votes::{self, Ballot},
     startup::AppState,
@@ -58,11 +57,10 @@ impl VotesApi {
     ) -> poem::Result<Json<VoteResult>> {
         let now = Utc::now();
         let phase = state.phase.phase(&state.db, now).await?;
-        let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
         let ballot = Ballot {
             person_id: auth.0.person_id,
             work_id: id.0,
-            ip: client_ip(req.header("x-forwarded-for"), peer),
+            ip: crate::routes::client_ip(req, &state),
             user_agent: req.header("user-agent").unwrap_or_default().to_owned(),
         };
         let cast = votes::cast(
