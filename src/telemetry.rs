@@ -20,6 +20,8 @@ pub fn init(format: LogFormat, filter: &str) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
+                    // The current span carries the request id; the whole list would repeat it.
+                    .with_span_list(false)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

@@ -69,9 +69,10 @@ pub struct TokenArgs {
     /// admin, reviewer, judge or unit.
     #[arg(long)]
     pub role: Role,
-    /// The organising unit, for the `unit` role.
+    /// The organising unit's code (as in the campaign file; its id works too), for the `unit`
+    /// role.
     #[arg(long)]
-    pub unit: Option<i64>,
+    pub unit: Option<String>,
     /// For a judge: the category keys they score, comma-separated (default: every category).
     #[arg(long, value_delimiter = ',')]
     pub categories: Option<Vec<String>>,
@@ -93,7 +94,7 @@ pub enum CliError {
     #[error(transparent)]
     Db(#[from] db::DbSetupError),
     /// A service call.
-    #[error("{0}")]
+    #[error("{}", cli_message(.0))]
     App(#[from] crate::error::AppError),
     /// Serving failed.
     #[error("server: {0}")]
@@ -101,6 +102,56 @@ pub enum CliError {
     /// A file or argument given to a command is unusable.
     #[error("{0}")]
     Input(String),
+}
+
+/// An application error as an operator at a terminal reads it: the cause, without the HTTP
+/// answer's wording ("请求格式有误：").
+fn cli_message(err: &crate::error::AppError) -> String {
+    use crate::error::AppError;
+    match err {
+        AppError::BadRequest(message) => message.clone(),
+        AppError::BadRequestFields(fields) | AppError::InvalidInput(fields) => fields
+            .iter()
+            .map(|(field, problem)| format!("{field}: {problem}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// The id of the unit `code` names in the campaign (stored first if the server never ran); a
+/// number that is no unit's code is taken as a unit's id, as the contract's `--unit <id>`.
+async fn unit_id(
+    conn: &sea_orm::DatabaseConnection,
+    campaign_path: &std::path::Path,
+    code: &str,
+) -> Result<i64, CliError> {
+    let campaign = crate::campaign::Campaign::load(campaign_path)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let Some(unit) = campaign.units.iter().find(|u| u.code == code) else {
+        if let Ok(id) = code.parse::<i64>()
+            && crate::repo::units::find(conn, id)
+                .await
+                .map_err(crate::error::AppError::from)?
+                .is_some()
+        {
+            return Ok(id);
+        }
+        let known: Vec<&str> = campaign.units.iter().map(|u| u.code.as_str()).collect();
+        return Err(CliError::Input(format!(
+            "no unit has the code `{code}`; the campaign's units: {}",
+            known.join(", ")
+        )));
+    };
+    crate::repo::units::upsert(conn, &unit.code, &unit.name)
+        .await
+        .map_err(crate::error::AppError::from)?;
+    let stored = crate::repo::units::find_by_code(conn, code)
+        .await
+        .map_err(crate::error::AppError::from)?;
+    stored
+        .map(|u| u.id)
+        .ok_or_else(|| CliError::Input(format!("unit `{code}` could not be stored")))
 }
 
 /// Runs the parsed command line.
@@ -128,10 +179,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     return Err(CliError::Input(format!("unknown category `{unknown}`")));
                 }
             }
+            let unit = match &args.unit {
+                Some(code) => Some(unit_id(&conn, &settings.campaign_path, code).await?),
+                None => None,
+            };
             let token = admin_tokens::issue_scoped(
                 &conn,
                 args.role,
-                args.unit,
+                unit,
                 args.categories.as_deref(),
                 &args.label,
             )

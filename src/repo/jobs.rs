@@ -110,6 +110,15 @@ pub async fn delete_finished_before(
     Ok(result.rows_affected)
 }
 
+/// Jobs in a state, of every kind (the metrics' backlog).
+pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    job::Entity::find()
+        .filter(job::Column::State.eq(state))
+        .count(db)
+        .await
+}
+
 /// Jobs of a kind in a state (tests and admin views).
 pub async fn count(db: &impl ConnectionTrait, kind: &str, state: &str) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;

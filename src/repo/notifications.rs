@@ -424,3 +424,11 @@ pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u6
         .count(db)
         .await
 }
+
+/// Outbox rows not yet settled (pending or in flight): the send backlog.
+pub async fn open_outbox(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    outbox::Entity::find()
+        .filter(outbox::Column::State.is_in(["pending", "in_flight"]))
+        .count(db)
+        .await
+}

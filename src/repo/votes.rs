@@ -344,3 +344,11 @@ pub async fn page_after(
         .all(db)
         .await
 }
+
+/// Votes in the ledger with this status.
+pub async fn count_by_status(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+    vote::Entity::find()
+        .filter(vote::Column::Status.eq(status))
+        .count(db)
+        .await
+}

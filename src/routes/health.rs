@@ -70,6 +70,11 @@ impl HealthApi {
 /// Prometheus text exposition.
 #[handler]
 pub async fn metrics(state: Data<&AppState>) -> poem::Result<impl IntoResponse> {
+    // A scrape still answers while the database is away; the gauges keep their last values.
+    match health::backlog(&state.db).await {
+        Ok(backlog) => state.metrics.set_backlog(backlog),
+        Err(err) => tracing::warn!(error = %err, "metrics: backlog unreadable"),
+    }
     let text = state
         .metrics
         .render()

@@ -71,7 +71,11 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
     );
     let docs = api.swagger_ui();
     // Built once: the document does not change while the process runs.
-    let spec = openapi::complete(&api.spec());
+    let raw_spec = api.spec();
+    state
+        .metrics
+        .set_route_labels(openapi::route_templates(&raw_spec));
+    let spec = openapi::complete(&raw_spec);
     let spec = poem::endpoint::make_sync(move |_| {
         spec.clone()
             .with_content_type("application/json; charset=utf-8")

@@ -145,7 +145,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             // Unmatched paths share one label so that scanners cannot blow up the series count.
             let route = route
                 .filter(|r| !r.is_empty())
-                .map_or_else(|| "unmatched".to_owned(), |r| r.to_string());
+                .map_or_else(|| "unmatched".to_owned(), |r| self.metrics.route_label(&r));
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             self.metrics

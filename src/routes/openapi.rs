@@ -178,6 +178,50 @@ fn error_schema() -> Value {
     })
 }
 
+/// Route labels as people read them: poem's pattern of each documented path
+/// (`/api/v1/works/:param0`) to the document's template (`/api/v1/works/{id}`).
+pub fn route_templates(spec: &str) -> std::collections::HashMap<String, String> {
+    let Ok(doc) = serde_json::from_str::<Value>(spec) else {
+        return std::collections::HashMap::new();
+    };
+    let paths = doc.get("paths").and_then(Value::as_object);
+    paths
+        .into_iter()
+        .flat_map(|paths| paths.keys())
+        .map(|template| {
+            let mut index = 0;
+            let pattern = template
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') && segment.ends_with('}') {
+                        let name = format!(":param{index}");
+                        index += 1;
+                        name
+                    } else {
+                        segment.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            (pattern, template.clone())
+        })
+        .collect()
+}
+
+/// A route label for a pattern no document names: `:name` and `*name` as `{name}`.
+pub fn plain_template(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix(':').or(segment.strip_prefix('*')) {
+                Some(name) => format!("{{{name}}}"),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Completes poem-openapi's JSON document; a document that does not parse is returned as is.
 pub fn complete(spec: &str) -> String {
     let Ok(mut doc) = serde_json::from_str::<Value>(spec) else {
@@ -303,6 +347,24 @@ mod tests {
                 }
             }}}
         })
+    }
+
+    #[test]
+    fn route_labels_read_as_the_document_names_them() {
+        let spec = json!({"paths": {
+            "/api/v1/works/{id}": {},
+            "/api/v1/admin/export/{file}": {},
+            "/healthz": {}
+        }})
+        .to_string();
+        let labels = super::route_templates(&spec);
+        assert_eq!(labels["/api/v1/works/:param0"], "/api/v1/works/{id}");
+        assert_eq!(
+            labels["/api/v1/admin/export/:param0"],
+            "/api/v1/admin/export/{file}"
+        );
+        assert_eq!(labels["/healthz"], "/healthz");
+        assert_eq!(super::plain_template("/media/*key"), "/media/{key}");
     }
 
     #[test]

@@ -86,12 +86,12 @@ pub async fn issue_scoped(
     match (role, unit_id) {
         (Role::Unit, None) => {
             return Err(AppError::BadRequest(
-                "a unit token needs --unit <id>".to_owned(),
+                "a unit token needs its unit (--unit <code>, or unit_id)".to_owned(),
             ));
         }
         (Role::Admin | Role::Reviewer | Role::Judge, Some(_)) => {
             return Err(AppError::BadRequest(
-                "only a unit token takes --unit".to_owned(),
+                "only a unit token takes a unit".to_owned(),
             ));
         }
         _ => {}

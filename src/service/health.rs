@@ -4,7 +4,20 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::storage::MediaStore;
+use crate::{metrics::Backlog, repo, storage::MediaStore};
+
+/// The durable queues' backlog and the ledger's totals, read at each metrics scrape.
+pub async fn backlog(db: &DatabaseConnection) -> Result<Backlog, sea_orm::DbErr> {
+    let n = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
+    Ok(Backlog {
+        outbox_open: n(repo::notifications::open_outbox(db).await?),
+        jobs_queued: n(repo::jobs::count_in_state(db, "queued").await?),
+        inbox_pending: n(repo::inbox::count(db, repo::inbox::PENDING).await?),
+        inbox_failed: n(repo::inbox::count(db, repo::inbox::FAILED).await?),
+        votes_counted: n(repo::votes::count_by_status(db, "counted").await?),
+        votes_flagged: n(repo::votes::count_by_status(db, "flagged").await?),
+    })
+}
 
 /// Pings the database within a short deadline; the error text says what failed.
 pub async fn database_ready(db: &DatabaseConnection) -> Result<(), String> {

@@ -62,6 +62,37 @@ db_test!(
             "{text}"
         );
         assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+        // Routes are labelled by their documented template, not poem's `:param0`.
+        app.client
+            .get(app.url("/api/v1/works/424242"))
+            .send()
+            .await
+            .unwrap();
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(r#"route="/api/v1/works/{id}""#), "{text}");
+        assert!(!text.contains(":param0"), "{text}");
+        assert!(text.contains("wangju_build_info{version="), "{text}");
+        assert!(
+            text.contains("wangju_process_resident_memory_bytes"),
+            "{text}"
+        );
+        for gauge in [
+            r#"wangju_queue_rows{queue="inbox",state="pending"} 0"#,
+            r#"wangju_queue_rows{queue="outbox",state="open"} 0"#,
+            r#"wangju_queue_rows{queue="jobs",state="queued"}"#,
+            r#"wangju_votes{status="counted"} 0"#,
+            r#"wangju_votes{status="flagged"} 0"#,
+        ] {
+            assert!(text.contains(gauge), "{gauge}: {text}");
+        }
         assert!(text.contains("wangju_http_request_duration_seconds_bucket"));
     }
 );

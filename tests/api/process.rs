@@ -346,3 +346,46 @@ async fn menu_publish_pushes_the_menu_file_to_wechat() {
         serde_json::from_str(include_str!("../../wechat-config/menu.json")).unwrap();
     assert_eq!(calls[0].json(), file);
 }
+
+#[test]
+fn admin_token_takes_a_unit_code_and_refuses_unknown_units_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["admin", "token"])
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("WANGJU_CONFIG", CONFIG)
+            .env("WANGJU_DATABASE_URL", &db)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--role", "unit", "--unit", "huangpu"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&ok.stdout)
+            .trim()
+            .starts_with("wja")
+    );
+    let unknown = run(&["--role", "unit", "--unit", "nowhere"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("huangpu"),
+        "{stderr}"
+    );
+    let missing = run(&["--role", "unit"]);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("--unit"), "{stderr}");
+    assert!(
+        !stderr.contains("请求格式有误"),
+        "no HTTP wording at a terminal: {stderr}"
+    );
+}
