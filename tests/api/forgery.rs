@@ -19,9 +19,18 @@ async fn works(app: &TestApp) -> u64 {
 }
 
 async fn post(app: &TestApp, query: &[(String, String)], body: String) -> (u16, String) {
+    post_to(app, "/wechat/callback", query, body).await
+}
+
+async fn post_to(
+    app: &TestApp,
+    path: &str,
+    query: &[(String, String)],
+    body: String,
+) -> (u16, String) {
     let res = app
         .client
-        .post(app.url("/wechat/callback"))
+        .post(app.url(path))
         .query(query)
         .body(body)
         .send()
@@ -205,40 +214,15 @@ async fn miniapp_keys(backend: Backend) {
     let (status, body) =
         push::send_to(&app, MINIAPP_PATH, &xml, Mode::Safe, "wxsandbox0000app1").await;
     assert_eq!((status, body.as_str()), (200, "success"));
-    // The official account's Token does not sign for the mini program.
-    let (query, body) = push::wrap_with(
-        (push::TOKEN, push::MINIAPP_AES_KEY),
-        &xml,
-        Mode::Safe,
-        "wxsandbox0000app1",
-        now(),
-    );
-    let res = app
-        .client
-        .post(app.url(MINIAPP_PATH))
-        .query(&query)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    // Nor does its EncodingAESKey decrypt for it.
-    let (query, body) = push::wrap_with(
-        (push::MINIAPP_TOKEN, push::AES_KEY),
-        &xml,
-        Mode::Safe,
-        "wxsandbox0000app1",
-        now(),
-    );
-    let res = app
-        .client
-        .post(app.url(MINIAPP_PATH))
-        .query(&query)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
+    // The official account's Token does not sign for the mini program (403), nor does its
+    // EncodingAESKey decrypt for it (400).
+    for (keys, expected) in [
+        ((push::TOKEN, push::MINIAPP_AES_KEY), 403),
+        ((push::MINIAPP_TOKEN, push::AES_KEY), 400),
+    ] {
+        let (query, body) = push::wrap_with(keys, &xml, Mode::Safe, "wxsandbox0000app1", now());
+        assert_eq!(post_to(&app, MINIAPP_PATH, &query, body).await.0, expected);
+    }
     // In safe mode a plain push is a downgrade there too.
     let (status, _) = push::send_to(&app, MINIAPP_PATH, &xml, Mode::Plain, appid).await;
     assert_eq!(status, 403);
