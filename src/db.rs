@@ -22,9 +22,45 @@ pub enum DbSetupError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The database server could not be reached; `cause` says why, in the network's words.
+    #[error("cannot reach the database at {server}: {cause}")]
+    Unreachable {
+        /// `host:port`, without credentials.
+        server: String,
+        /// Refused, timed out, unknown host, or the driver's own words.
+        cause: String,
+    },
     /// Connecting or migrating failed.
     #[error("database: {0}")]
     Db(#[from] DbErr),
+}
+
+/// Why a server database could not be connected to: the host and port from the URL, and
+/// what a plain TCP connect says (the pool itself only reports that it timed out).
+async fn unreachable(url: &str, err: DbErr) -> DbSetupError {
+    let Some(server) = url::Url::parse(url).ok().and_then(|u| {
+        let host = u.host_str()?.to_owned();
+        let port = u.port_or_known_default().or(match u.scheme() {
+            "postgres" | "postgresql" => Some(5432),
+            "mysql" => Some(3306),
+            _ => None,
+        })?;
+        Some(format!("{host}:{port}"))
+    }) else {
+        return DbSetupError::Db(err);
+    };
+    let probe = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(server.as_str()),
+    )
+    .await;
+    let cause = match probe {
+        Ok(Err(io)) => io.to_string(),
+        Err(_) => "no answer within 3 s".to_owned(),
+        // The port answers: the driver's error says what else is wrong (TLS, auth, database).
+        Ok(Ok(_)) => err.to_string(),
+    };
+    DbSetupError::Unreachable { server, cause }
 }
 
 /// Opens a pool for the configured URL; for SQLite, creates the file's directory first and
@@ -52,7 +88,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Ok(Database::connect(options).await?)
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        Err(err) if sqlite_parent_dir(url).is_none() && !url.starts_with("sqlite") => {
+            Err(unreachable(url, err).await)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The PostgreSQL advisory lock key that serialises migrations across instances ("wangju-mg").

@@ -333,11 +333,23 @@ async fn check(
             };
             let size = received.size();
             let duration = tokio::task::spawn_blocking(move || {
-                let file = std::fs::File::open(&path).map_err(|e| {
+                let spooled = |e: std::io::Error| {
                     AppError::Unavailable(format!("spooled upload unreadable: {e}"))
-                })?;
-                media::duration_of(sniffed.mime, std::io::BufReader::new(file), size)
-                    .map_err(|err| AppError::UnsupportedMedia(err.to_string()))
+                };
+                let file = std::fs::File::open(&path).map_err(spooled)?;
+                let duration =
+                    media::duration_of(sniffed.mime, std::io::BufReader::new(file), size)
+                        .map_err(|err| AppError::UnsupportedMedia(err.to_string()))?;
+                // Where and when it was shot stays on the phone.
+                if sniffed.mime != "audio/mpeg" && sniffed.mime != "audio/aac" {
+                    let mut file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                        .map_err(spooled)?;
+                    crate::storage::mp4_meta::blank_metadata(&mut file, size).map_err(spooled)?;
+                }
+                Ok::<_, AppError>(duration)
             })
             .await
             .map_err(refused)??;

@@ -167,7 +167,7 @@ pub fn adts_duration(bytes: &[u8]) -> Result<Duration, String> {
 
 /// Test media built in code, so that no binary fixture is needed.
 #[cfg(test)]
-mod fixtures {
+pub(crate) mod fixtures {
     /// One ISO box: size, type, payload.
     pub fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(payload.len() + 8);

@@ -2,6 +2,7 @@
 
 pub mod image;
 pub mod media;
+pub mod mp4_meta;
 pub mod sniff;
 
 use std::sync::Arc;

@@ -389,3 +389,35 @@ fn admin_token_takes_a_unit_code_and_refuses_unknown_units_in_plain_words() {
         "no HTTP wording at a terminal: {stderr}"
     );
 }
+
+#[test]
+fn an_unreachable_database_is_named_with_its_address_and_the_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Nothing listens there now.
+    let url = format!("postgres://postgres:secret-pw@127.0.0.1:{port}/wangju");
+    let data = |file: &str| format!("{}/wechat-config/{file}", env!("CARGO_MANIFEST_DIR"));
+    let (campaign, replies, notices) = (
+        data("campaign.toml"),
+        data("replies.toml"),
+        data("notifications.toml"),
+    );
+    let stderr = run_expecting_failure(
+        &[
+            ("WANGJU_DATABASE_URL", &url),
+            ("WANGJU_CAMPAIGN", &campaign),
+            ("WANGJU_REPLIES", &replies),
+            ("WANGJU_NOTICES", &notices),
+        ],
+        CONFIG,
+    );
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("secret-pw"),
+        "no password in the message: {stderr}"
+    );
+}

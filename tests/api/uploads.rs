@@ -506,3 +506,36 @@ db_test!(
         assert_eq!(served.status(), 200);
     }
 );
+
+db_test!(a_videos_location_is_not_stored, |app| async move {
+    // A phone's MP4: the movie header, then user data with where it was shot.
+    let plain = mp4(200, 1024);
+    let ftyp = usize::try_from(u32::from_be_bytes(plain[..4].try_into().unwrap())).unwrap();
+    let moov_len = usize::try_from(u32::from_be_bytes(
+        plain[ftyp..ftyp + 4].try_into().unwrap(),
+    ))
+    .unwrap();
+    let mut children = plain[ftyp + 8..ftyp + moov_len].to_vec();
+    children.extend(mp4_box(
+        b"udta",
+        &mp4_box(b"\xa9xyz", b"\x00\x12\x15\xc7+31.2304+121.4737/"),
+    ));
+    let mut video = plain[..ftyp].to_vec();
+    video.extend(mp4_box(b"moov", &children));
+    video.extend_from_slice(&plain[ftyp + moov_len..]);
+    assert!(video.windows(8).any(|w| w == b"+31.2304"));
+
+    let body = upload_ok(&app, "trip.mp4", "video/mp4", &video).await;
+    assert_eq!(body["duration_s"].as_f64(), Some(200.0));
+    let stored = app.store.get(&key_of(&body)).await.unwrap();
+    assert_eq!(
+        stored.len(),
+        video.len(),
+        "same size: the box is renamed, not cut"
+    );
+    assert!(!stored.windows(4).any(|w| w == b"udta"));
+    assert!(
+        !stored.windows(8).any(|w| w == b"+31.2304"),
+        "the location is gone"
+    );
+});
