@@ -421,3 +421,44 @@ fn an_unreachable_database_is_named_with_its_address_and_the_cause() {
         "no password in the message: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_runs_from_submission_to_export() {
+    let server = ServerProcess::start(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let (base, database_url) = (server.base.clone(), server.database_url.clone());
+    let out_dir = out.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg("docs/walkthrough.sh")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WANGJU_CONFIG", CONFIG)
+            .env("WANGJU_DATABASE_URL", database_url)
+            .env("BASE", base)
+            .env("WANGJU", BIN)
+            .env("OUT", out_dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let works = std::fs::read_to_string(out.path().join("works.csv")).unwrap();
+    assert!(works.contains("文明上网从我做起"), "{works}");
+    let awards = std::fs::read_to_string(out.path().join("awards.csv")).unwrap();
+    assert!(
+        awards.lines().count() >= 2,
+        "a header and the prize: {awards}"
+    );
+    assert!(
+        stdout.contains("编号 WY-"),
+        "the chat reply was printed: {stdout}"
+    );
+}
