@@ -63,11 +63,26 @@ async fn unreachable(url: &str, err: DbErr) -> DbSetupError {
     DbSetupError::Unreachable { server, cause }
 }
 
-/// Opens a pool for the configured URL; for SQLite, creates the file's directory first and
-/// turns on WAL, a busy timeout and foreign keys on every connection.
+/// Opens a pool for the configured URL; for SQLite, creates the file's directory first when it
+/// lies under `data/` (elsewhere it must exist), and turns on WAL, a busy timeout and foreign
+/// keys on every connection.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbSetupError> {
     let url = settings.url.expose_secret();
-    if let Some(dir) = sqlite_parent_dir(url) {
+    if let Some(dir) = sqlite_parent_dir(url)
+        && !std::path::Path::new(&dir).is_dir()
+    {
+        // Only the default place is made on the fly; a mistyped absolute path should not
+        // quietly grow directories (as root) somewhere else.
+        if !std::path::Path::new(&dir).starts_with("data") {
+            return Err(DbSetupError::Directory {
+                path: dir,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "it does not exist; only directories under data/ are created",
+                ),
+            });
+        }
+        tracing::info!(dir, "creating the SQLite file's directory");
         std::fs::create_dir_all(&dir).map_err(|source| DbSetupError::Directory {
             path: dir.clone(),
             source,

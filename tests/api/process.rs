@@ -130,6 +130,12 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Absolute paths of the campaign, replies and notices files, for a process started elsewhere.
+fn data_files() -> [String; 3] {
+    ["campaign.toml", "replies.toml", "notifications.toml"]
+        .map(|file| format!("{}/wechat-config/{file}", env!("CARGO_MANIFEST_DIR")))
+}
+
 fn run_expecting_failure(envs: &[(&str, &str)], config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
@@ -399,12 +405,7 @@ fn an_unreachable_database_is_named_with_its_address_and_the_cause() {
         .port();
     // Nothing listens there now.
     let url = format!("postgres://postgres:secret-pw@127.0.0.1:{port}/wangju");
-    let data = |file: &str| format!("{}/wechat-config/{file}", env!("CARGO_MANIFEST_DIR"));
-    let (campaign, replies, notices) = (
-        data("campaign.toml"),
-        data("replies.toml"),
-        data("notifications.toml"),
-    );
+    let [campaign, replies, notices] = data_files();
     let stderr = run_expecting_failure(
         &[
             ("WANGJU_DATABASE_URL", &url),
@@ -461,4 +462,23 @@ async fn the_readme_walkthrough_runs_from_submission_to_export() {
         stdout.contains("编号 WY-"),
         "the chat reply was printed: {stdout}"
     );
+}
+
+#[test]
+fn an_sqlite_file_in_a_missing_directory_outside_data_is_refused_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/place");
+    let url = format!("sqlite://{}/w.db?mode=rwc", missing.display());
+    let [campaign, replies, notices] = data_files();
+    let stderr = run_expecting_failure(
+        &[
+            ("WANGJU_DATABASE_URL", &url),
+            ("WANGJU_CAMPAIGN", &campaign),
+            ("WANGJU_REPLIES", &replies),
+            ("WANGJU_NOTICES", &notices),
+        ],
+        CONFIG,
+    );
+    assert!(stderr.contains("no/such/place"), "{stderr}");
+    assert!(!missing.exists(), "nothing was created");
 }
