@@ -9,6 +9,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use figment::{
     Figment,
     providers::{Env, Format, Toml},
+    value::magic::RelativePathBuf,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -58,9 +59,11 @@ fn invalid(key: &'static str, name: &'static str, reason: impl Into<String>) -> 
 struct RawSettings {
     listen: Option<String>,
     database_url: Option<String>,
-    campaign: Option<String>,
-    replies: Option<String>,
-    notices: Option<String>,
+    // Relative paths in the file are read from the file's folder; from the environment, from
+    // the working directory.
+    campaign: Option<RelativePathBuf>,
+    replies: Option<RelativePathBuf>,
+    notices: Option<RelativePathBuf>,
     photo_draft_ttl_s: Option<u64>,
     image_memory_budget_mib: Option<u64>,
     wechat_mode: Option<String>,
@@ -299,20 +302,31 @@ impl Settings {
         if !path.is_file() {
             return Err(SettingsError::MissingFile(path.display().to_string()));
         }
-        Self::from_figment(
-            Figment::new()
-                .merge(Toml::file_exact(path))
-                .merge(Env::prefixed("WANGJU_").ignore(&["config", "test_postgres_url"])),
-        )
+        let figment = Figment::new()
+            .merge(Toml::file_exact(path))
+            .merge(Env::prefixed("WANGJU_").ignore(&["config", "test_postgres_url"]));
+        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        Self::from_raw(raw, path.parent())
     }
 
-    /// Builds settings from any figment (tests layer their own values on top).
+    /// Builds settings from any figment (tests layer their own values on top); default data
+    /// files are looked for under `wechat-config/` in the working directory.
     pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
         let raw: RawSettings = figment.extract().map_err(Box::new)?;
-        Self::from_raw(raw)
+        Self::from_raw(raw, Some(std::path::Path::new("wechat-config")))
     }
 
-    fn from_raw(raw: RawSettings) -> Result<Self, SettingsError> {
+    /// `config_dir`: where the data files are looked for when the settings name none.
+    fn from_raw(
+        raw: RawSettings,
+        config_dir: Option<&std::path::Path>,
+    ) -> Result<Self, SettingsError> {
+        let data_file = |given: Option<RelativePathBuf>, default: &str| {
+            given.map_or_else(
+                || config_dir.unwrap_or(std::path::Path::new("")).join(default),
+                |path| path.relative(),
+            )
+        };
         let env = match raw.env.as_deref().unwrap_or("development") {
             "development" => Environment::Development,
             "production" => Environment::Production,
@@ -541,18 +555,9 @@ impl Settings {
                 url: SecretString::from(database_url),
                 max_connections,
             },
-            campaign_path: PathBuf::from(
-                raw.campaign
-                    .unwrap_or_else(|| "wechat-config/campaign.toml".to_owned()),
-            ),
-            replies_path: PathBuf::from(
-                raw.replies
-                    .unwrap_or_else(|| "wechat-config/replies.toml".to_owned()),
-            ),
-            notices_path: PathBuf::from(
-                raw.notices
-                    .unwrap_or_else(|| "wechat-config/notifications.toml".to_owned()),
-            ),
+            campaign_path: data_file(raw.campaign, "campaign.toml"),
+            replies_path: data_file(raw.replies, "replies.toml"),
+            notices_path: data_file(raw.notices, "notifications.toml"),
             image_memory_budget: positive(
                 raw.image_memory_budget_mib,
                 512,

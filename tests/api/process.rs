@@ -482,3 +482,40 @@ fn an_sqlite_file_in_a_missing_directory_outside_data_is_refused_not_created() {
     assert!(stderr.contains("no/such/place"), "{stderr}");
     assert!(!missing.exists(), "nothing was created");
 }
+
+#[test]
+fn data_files_named_in_the_config_file_are_read_from_its_folder() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config");
+    std::fs::copy(
+        format!("{shipped}/campaign.toml"),
+        config_dir.path().join("this-year.toml"),
+    )
+    .unwrap();
+    let db = format!("sqlite://{}/w.db?mode=rwc", elsewhere.path().display());
+    std::fs::write(
+        config_dir.path().join("wangju.toml"),
+        format!("campaign = \"this-year.toml\"\ndatabase_url = \"{db}\"\n"),
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "admin",
+            "token",
+            "--role",
+            "judge",
+            "--categories",
+            "slogan",
+        ])
+        .current_dir(elsewhere.path())
+        .env_clear()
+        .env("WANGJU_CONFIG", config_dir.path().join("wangju.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the campaign beside the config file was found from another directory: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
