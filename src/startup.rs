@@ -41,6 +41,9 @@ use crate::{
     },
 };
 
+/// Room for an upload's multipart framing beyond the file itself.
+const MULTIPART_ENVELOPE: u64 = 64 * 1024;
+
 /// How long a connection may send nothing before it is closed.
 const CONNECTION_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -221,7 +224,9 @@ impl Application {
         let http = &self.state.settings.http;
         let limits = BodyLimits {
             default: http.max_body_bytes,
-            upload: http.max_upload_bytes,
+            // The limit is the file's (checked as it is read); the multipart framing around it
+            // (boundaries, part headers, small form fields) gets room of its own.
+            upload: http.max_upload_bytes + MULTIPART_ENVELOPE,
             callback: CALLBACK_BODY_LIMIT,
         };
         let grace = http.shutdown_grace;

@@ -305,6 +305,12 @@ async fn over_the_upload_limit_is_413_and_nothing_is_stored(backend: Backend) {
     let (token, _) = app.login("alice").await;
     let small = upload(&app, Some(&token), "a.mp4", "video/mp4", &mp4(200, 1024)).await;
     assert_eq!(small.status(), 201);
+    // A file of exactly the limit is taken: the limit counts the file, not its envelope.
+    let empty = mp4(200, 0).len();
+    let exact = mp4(200, 64 * 1024 - empty);
+    assert_eq!(exact.len(), 64 * 1024);
+    let at_limit = upload(&app, Some(&token), "c.mp4", "video/mp4", &exact).await;
+    assert_eq!(at_limit.status(), 201);
     entity::upload::Entity::delete_many()
         .exec(&app.db)
         .await
@@ -334,9 +340,10 @@ async fn a_chunked_body_over_the_limit_is_413(backend: Backend) {
         return;
     };
     let (token, _) = app.login("alice").await;
-    // An image is allowed 10 MiB, so the 64 KiB body limit is what stops this one.
+    // An image is allowed 10 MiB, so the body limit (64 KiB and 64 KiB of multipart envelope)
+    // is what stops this one.
     let mut big = png(1, 1);
-    big.resize(100 * 1024, 0);
+    big.resize(200 * 1024, 0);
     let body = multipart("big.png", "image/png", &big);
     let addr = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
