@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::{
     campaign::{Campaign, notices::Notices, replies::Replies},
+    domain::token::hash_token,
     error::AppError,
     jobs::Job,
     repo,
@@ -204,16 +205,6 @@ struct Seal {
     body: String,
 }
 
-fn sha256_hex(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    hex::encode(hasher.finalize())
-}
-
 fn open(
     endpoint: &PushEndpoint,
     app: PushApp,
@@ -250,8 +241,8 @@ fn open(
         _ => {}
     }
     let seal = |signed_by: &str| Seal {
-        query: sha256_hex(&[timestamp, nonce, signed_by]),
-        body: sha256_hex(&[body]),
+        query: hash_token(&format!("{timestamp}\0{nonce}\0{signed_by}")),
+        body: hash_token(body),
     };
     if !encrypted {
         let signature = query.signature.as_deref().unwrap_or_default();
