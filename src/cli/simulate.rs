@@ -168,9 +168,13 @@ pub async fn run(settings: &Settings, args: SimulateArgs) -> Result<(), CliError
     let body = match (mode, &crypt) {
         (Mode::Plain, _) => xml.clone(),
         (_, None) => {
-            return Err(CliError::Input(
-                "compatible and safe modes need WANGJU_MP_AES_KEY".to_owned(),
-            ));
+            // The sandbox has no key of its own: offer one to set on both sides.
+            return Err(CliError::Input(format!(
+                "compatible and safe modes need the EncodingAESKey that the server uses; \
+                 for the sandbox, start the server and simulate with the same new key, for example \
+                 WANGJU_MP_AES_KEY={}",
+                EncodingAesKey::generate()
+            )));
         }
         (Mode::Compatible | Mode::Safe, Some(crypt)) => {
             let encrypt = crypt.encrypt(KeySlot::Current, &xml);

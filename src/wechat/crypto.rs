@@ -89,6 +89,14 @@ impl EncodingAesKey {
         bytes.try_into().map(Self).map_err(|_| CryptoError::Key)
     }
 
+    /// A fresh random key in the 43-character console form, for a sandbox or a new account.
+    pub fn generate() -> String {
+        let key: [u8; 32] = rand::rng().random();
+        let mut encoded = LENIENT.encode(key);
+        encoded.pop(); // the console form drops base64's single `=`
+        encoded
+    }
+
     /// The AES-256 key.
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
@@ -479,6 +487,14 @@ mod tests {
             .expect_err("17 bytes");
         assert_eq!(err, CryptoError::Aes(17));
         assert_eq!(err.stage(), "aes");
+    }
+
+    #[test]
+    fn a_generated_key_is_in_console_form_and_parses() {
+        let one = EncodingAesKey::generate();
+        assert_eq!(one.len(), ENCODING_AES_KEY_LEN);
+        assert!(EncodingAesKey::parse(&one).is_ok(), "{one}");
+        assert_ne!(one, EncodingAesKey::generate());
     }
 
     #[test]

@@ -318,6 +318,34 @@ async fn simulate_sends_an_encrypted_push_and_prints_the_decrypted_reply() {
     assert!(stdout.contains("每人每天每件作品可投一票"), "{stdout}");
 }
 
+#[test]
+fn simulate_in_safe_mode_without_a_key_names_the_setting_and_offers_a_valid_key() {
+    let output = Command::new(BIN)
+        .args(["simulate", "--mode", "safe", "text", "投票"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("WANGJU_CONFIG", CONFIG)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let offered = stderr
+        .split("WANGJU_MP_AES_KEY=")
+        .nth(1)
+        .map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .unwrap_or_default();
+    assert_eq!(offered.len(), 43, "{stderr}");
+    assert!(
+        wangju::wechat::crypto::EncodingAesKey::parse(&offered).is_ok(),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn menu_publish_pushes_the_menu_file_to_wechat() {
     crate::helpers::init();
