@@ -15,6 +15,7 @@ mod m20261127_000030_create_notifications;
 mod m20261127_000040_works_listing_indexes;
 mod m20261201_000050_create_push_inbox;
 mod m20261201_000051_create_push_seals;
+mod m20261201_000052_add_session_login_code;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000040_works_listing_indexes::Migration),
             Box::new(m20261201_000050_create_push_inbox::Migration),
             Box::new(m20261201_000051_create_push_seals::Migration),
+            Box::new(m20261201_000052_add_session_login_code::Migration),
         ]
     }
 }

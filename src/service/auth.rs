@@ -41,7 +41,8 @@ pub struct CurrentUser {
 
 fn login_error(err: WechatError) -> AppError {
     match err.errcode() {
-        Some(40029) => AppError::InvalidLoginCode,
+        // 40163: the code was used already (WeChat takes each code once).
+        Some(40029 | 40163) => AppError::InvalidLoginCode,
         Some(40226) => AppError::LoginBlocked,
         Some(45011) => AppError::RateLimited {
             retry_after: Duration::from_secs(60),
@@ -73,13 +74,18 @@ pub async fn login(
     let person = find_or_link(&txn, &session.openid, session.unionid.as_deref(), now).await?;
     let token = PlainToken::generate("wjs");
     let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::days(30));
-    repo::sessions::insert(
+    // One session per code: a code sent twice (a retry, or a replay of a logged request)
+    // replaces its session rather than adding one.
+    repo::sessions::put_for_code(
         &txn,
-        &token.hash(),
-        person.id,
-        session.session_key.expose_secret(),
-        now,
-        now + ttl,
+        repo::sessions::NewSession {
+            token_hash: &token.hash(),
+            login_code_hash: &hash_token(code),
+            person_id: person.id,
+            session_key: session.session_key.expose_secret(),
+            now,
+            expires_at: now + ttl,
+        },
     )
     .await?;
     txn.commit().await?;

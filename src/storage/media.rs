@@ -19,19 +19,30 @@ use std::{
 /// Longest duration believed; anything longer is a corrupt or hostile header.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
-/// Why a duration could not be read.
+/// Why a media file cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("无法读取{what}的时长：{reason}")]
-pub struct ProbeError {
-    /// "视频" or "音频", for the user's message.
-    what: &'static str,
-    /// What was wrong, in the parser's words.
-    reason: String,
+pub enum ProbeError {
+    /// The container could not be read or its duration is absurd.
+    #[error("无法读取{what}的时长：{reason}")]
+    Unreadable {
+        /// "视频" or "音频", for the user's message.
+        what: &'static str,
+        /// What was wrong, in the parser's words.
+        reason: String,
+    },
+    /// The container reads but holds no track of its kind (a "video" of sound only, say).
+    #[error("{what}文件里没有{track}轨道")]
+    NoTrack {
+        /// "视频" or "音频".
+        what: &'static str,
+        /// The track that is missing: "视频" (picture) or "音频" (sound).
+        track: &'static str,
+    },
 }
 
 impl ProbeError {
     fn new(what: &'static str, reason: impl ToString) -> Self {
-        Self {
+        Self::Unreadable {
             what,
             reason: reason.to_string(),
         }
@@ -51,8 +62,26 @@ pub fn duration_of(
     size: u64,
 ) -> Result<Duration, ProbeError> {
     let (what, found) = match mime {
-        "video/mp4" | "video/quicktime" => ("视频", mp4_duration_of(reader, size)),
-        "audio/mp4" => ("音频", mp4_duration_of(reader, size)),
+        "video/mp4" | "video/quicktime" => {
+            let movie = mp4_summary(reader, size).map_err(|r| ProbeError::new("视频", r))?;
+            if !movie.video {
+                return Err(ProbeError::NoTrack {
+                    what: "视频",
+                    track: "视频",
+                });
+            }
+            ("视频", Ok(movie.duration))
+        }
+        "audio/mp4" => {
+            let movie = mp4_summary(reader, size).map_err(|r| ProbeError::new("音频", r))?;
+            if !movie.audio {
+                return Err(ProbeError::NoTrack {
+                    what: "音频",
+                    track: "音频",
+                });
+            }
+            ("音频", Ok(movie.duration))
+        }
         "audio/mpeg" => ("音频", mp3_duration_of(&mut reader)),
         "audio/aac" => {
             // ADTS has no index to seek by; audio files are capped well below memory limits.
@@ -72,14 +101,25 @@ pub fn duration_of(
     Ok(found)
 }
 
-/// The movie duration of an MP4/MOV/M4A file: `mvhd`, or the fragment duration (`mehd`) of a
-/// fragmented file whose `mvhd` says 0.
-pub fn mp4_duration(bytes: &[u8]) -> Result<Duration, String> {
-    mp4_duration_of(Cursor::new(bytes), bytes.len() as u64)
+/// What an MP4/MOV/M4A file's header says: the movie's duration and its kinds of track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mp4Summary {
+    /// The movie duration: `mvhd`, or the fragment duration (`mehd`) of a fragmented file
+    /// whose `mvhd` says 0.
+    pub duration: Duration,
+    /// A track with the `vide` handler (a picture).
+    pub video: bool,
+    /// A track with the `soun` handler (sound).
+    pub audio: bool,
 }
 
-/// As [`mp4_duration`], from a reader of `size` bytes.
-fn mp4_duration_of(reader: impl Read + Seek, size: u64) -> Result<Duration, String> {
+/// The movie duration of an MP4/MOV/M4A file (see [`Mp4Summary::duration`]).
+pub fn mp4_duration(bytes: &[u8]) -> Result<Duration, String> {
+    mp4_summary(Cursor::new(bytes), bytes.len() as u64).map(|movie| movie.duration)
+}
+
+/// Reads the header of an MP4/MOV/M4A file of `size` bytes.
+fn mp4_summary(reader: impl Read + Seek, size: u64) -> Result<Mp4Summary, String> {
     let reader = mp4::Mp4Reader::read_header(reader, size).map_err(|e| e.to_string())?;
     let mvhd = &reader.moov.mvhd;
     let units = match mvhd.duration {
@@ -92,7 +132,18 @@ fn mp4_duration_of(reader: impl Read + Seek, size: u64) -> Result<Duration, Stri
         units => units,
     };
     // Not `Mp4Reader::duration()`: it divides by a timescale that a hostile file may set to 0.
-    scaled(units, mvhd.timescale).ok_or_else(|| "时间刻度为零".to_owned())
+    let duration = scaled(units, mvhd.timescale).ok_or_else(|| "时间刻度为零".to_owned())?;
+    let has = |kind: mp4::TrackType| {
+        reader
+            .tracks()
+            .values()
+            .any(|track| track.track_type().is_ok_and(|found| found == kind))
+    };
+    Ok(Mp4Summary {
+        duration,
+        video: has(mp4::TrackType::Video),
+        audio: has(mp4::TrackType::Audio),
+    })
 }
 
 /// `units / timescale` seconds, or `None` for a zero timescale.
@@ -168,38 +219,12 @@ pub fn adts_duration(bytes: &[u8]) -> Result<Duration, String> {
 /// Test media built in code, so that no binary fixture is needed.
 #[cfg(test)]
 pub(crate) mod fixtures {
-    /// One ISO box: size, type, payload.
-    pub fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(payload.len() + 8);
-        out.extend_from_slice(&u32::try_from(payload.len() + 8).unwrap_or(0).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(payload);
-        out
-    }
+    pub use crate::storage::mp4_fixture::{SOUND, SUBTITLE, VIDEO, movie, mp4_box};
 
-    /// A minimal MP4: `ftyp` (brand `brand`) and a `moov` holding only an `mvhd` (version 0).
+    /// A minimal file of brand `brand` with one track: sound for `M4A `, else a picture.
     pub fn mp4(brand: &[u8; 4], timescale: u32, duration: u32) -> Vec<u8> {
-        let mut ftyp = Vec::new();
-        ftyp.extend_from_slice(brand);
-        ftyp.extend_from_slice(&0u32.to_be_bytes());
-        ftyp.extend_from_slice(brand);
-        ftyp.extend_from_slice(b"mp41");
-        let mut mvhd = vec![0u8; 4]; // version 0, flags 0
-        mvhd.extend_from_slice(&0u32.to_be_bytes()); // creation time
-        mvhd.extend_from_slice(&0u32.to_be_bytes()); // modification time
-        mvhd.extend_from_slice(&timescale.to_be_bytes());
-        mvhd.extend_from_slice(&duration.to_be_bytes());
-        mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
-        mvhd.extend_from_slice(&0x0100u16.to_be_bytes()); // volume 1.0
-        mvhd.extend_from_slice(&[0u8; 10]); // reserved
-        for m in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
-            mvhd.extend_from_slice(&m.to_be_bytes()); // unity matrix
-        }
-        mvhd.extend_from_slice(&[0u8; 24]); // pre-defined
-        mvhd.extend_from_slice(&2u32.to_be_bytes()); // next track id
-        let mut out = mp4_box(b"ftyp", &ftyp);
-        out.extend(mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)));
-        out
+        let track = if brand == b"M4A " { SOUND } else { VIDEO };
+        movie(brand, timescale, duration, &[track], &[], None)
     }
 
     /// `frames` silent MPEG-1 Layer III frames, 128 kbit/s, 44.1 kHz, stereo (417 bytes each,
@@ -275,6 +300,47 @@ mod tests {
         let err = duration("video/mp4", &ftyp_only).expect_err("no moov");
         assert!(err.to_string().starts_with("无法读取视频的时长"), "{err}");
         assert!(duration("video/mp4", b"\0\0\0\x18ftypisom garbage").is_err());
+    }
+
+    #[test]
+    fn a_video_needs_a_picture_track_and_an_m4a_a_sound_track() {
+        let no_tracks = movie(b"isom", 1000, 240_000, &[], &[], None);
+        let err = duration("video/mp4", &no_tracks).expect_err("no tracks");
+        assert!(
+            matches!(err, ProbeError::NoTrack { what: "视频", .. }),
+            "{err}"
+        );
+        assert_eq!(err.to_string(), "视频文件里没有视频轨道");
+        let sound_only = movie(b"isom", 1000, 240_000, &[SOUND], &[], None);
+        assert!(duration("video/mp4", &sound_only).is_err());
+        assert!(
+            duration(
+                "video/quicktime",
+                &movie(b"qt  ", 600, 600, &[SUBTITLE], &[], None)
+            )
+            .is_err()
+        );
+        let with_sound = movie(b"isom", 1000, 240_000, &[VIDEO, SOUND], &[], None);
+        assert_eq!(
+            duration("video/mp4", &with_sound).ok(),
+            Some(Duration::from_secs(240))
+        );
+        let silent = movie(b"isom", 1000, 5_000, &[VIDEO], &[], None);
+        assert_eq!(
+            duration("video/mp4", &silent).ok(),
+            Some(Duration::from_secs(5))
+        );
+
+        let pictures_only = movie(b"M4A ", 44_100, 441_000, &[VIDEO], &[], None);
+        let err = duration("audio/mp4", &pictures_only).expect_err("no sound");
+        assert_eq!(err.to_string(), "音频文件里没有音频轨道");
+        assert!(
+            duration(
+                "audio/mp4",
+                &movie(b"M4A ", 44_100, 441_000, &[], &[], None)
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 pub mod image;
 pub mod media;
+#[cfg(test)]
+pub(crate) mod mp4_fixture;
 pub mod mp4_meta;
 pub mod sniff;
 

@@ -190,6 +190,7 @@ async fn wechat_login_errors(backend: Backend) {
     };
     for (errcode, status, code) in [
         (40029, 400, "invalid_login_code"),
+        (40163, 400, "invalid_login_code"),
         (40226, 403, "login_blocked"),
     ] {
         fake.script("/sns/jscode2session", Behaviour::Errcode(errcode), 1);

@@ -41,6 +41,45 @@ db_test!(
     }
 );
 
+db_test!(
+    one_login_code_holds_one_session_however_often_or_concurrently_it_is_sent,
+    |app| async move {
+        let me = "/api/v1/me";
+        let (first, person) = app.login("one-code").await;
+        let (second, again) = app.login("one-code").await;
+        assert_eq!(person, again, "the same code is the same person");
+        let status = |token: String| {
+            let app = &app;
+            async move {
+                let res = app.client.get(app.url(me)).bearer_auth(token).send().await;
+                res.unwrap().status().as_u16()
+            }
+        };
+        assert_eq!(status(first).await, 401, "the earlier session is replaced");
+        assert_eq!(status(second.clone()).await, 200);
+
+        // Fifty at once with one code: every answer is a token, one row stays.
+        let logins = (0..50).map(|_| {
+            let app = &app;
+            async move {
+                let res = app
+                    .client
+                    .post(app.url("/api/v1/auth/login"))
+                    .json(&json!({ "code": "one-code" }))
+                    .send()
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }
+        });
+        let statuses = futures_util::future::join_all(logins).await;
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        let sessions = entity::session::Entity::find().all(&app.db).await.unwrap();
+        assert_eq!(sessions.len(), 1, "one session for one code");
+        assert_eq!(status(second).await, 401);
+    }
+);
+
 /// Votes once with a forged `X-Forwarded-For`; the IP the ledger recorded.
 async fn ledger_ip_of_a_forwarded_vote(app: &TestApp) -> String {
     app.set_phase(Some("showcase")).await;

@@ -5,6 +5,9 @@
 
 mod fake_wechat;
 mod helpers;
+// The MP4 builder the unit tests use, shared as source (it needs only std).
+#[path = "../../src/storage/mp4_fixture.rs"]
+mod mp4_fixture;
 
 mod admin_tokens;
 mod auth;

@@ -11,6 +11,7 @@ use wangju::service::uploads::sweep_orphans;
 use crate::{
     db_test,
     helpers::{Backend, TestApp, spawn_app_with},
+    mp4_fixture::{SOUND, VIDEO, movie, mp4_box},
 };
 
 pub const BOUNDARY: &str = "----wangju-test-boundary-7MA4YWxkTrZu0gW";
@@ -103,34 +104,17 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// One ISO box: size, type, payload.
-fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut out = (u32::try_from(payload.len() + 8).unwrap())
-        .to_be_bytes()
-        .to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A minimal MP4 of `seconds`: `ftyp`, a `moov` with only an `mvhd` (timescale 600, as
-/// QuickTime writes), and an `mdat` of `payload` zero bytes.
+/// A phone-like MP4 of `seconds` (timescale 600, as QuickTime writes) with a picture and a
+/// sound track, then an `mdat` of `payload` zero bytes.
 fn mp4(seconds: u32, payload: usize) -> Vec<u8> {
-    let mut mvhd = vec![0u8; 12]; // version, flags, creation and modification times
-    mvhd.extend_from_slice(&600u32.to_be_bytes());
-    mvhd.extend_from_slice(&(seconds * 600).to_be_bytes());
-    mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
-    mvhd.extend_from_slice(&0x0100u16.to_be_bytes()); // volume 1.0
-    mvhd.extend_from_slice(&[0u8; 10]);
-    for m in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
-        mvhd.extend_from_slice(&m.to_be_bytes());
-    }
-    mvhd.extend_from_slice(&[0u8; 24]);
-    mvhd.extend_from_slice(&2u32.to_be_bytes());
-    let mut out = mp4_box(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
-    out.extend(mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)));
-    out.extend(mp4_box(b"mdat", &vec![0u8; payload]));
-    out
+    movie(
+        b"isom",
+        600,
+        seconds * 600,
+        &[VIDEO, SOUND],
+        &[],
+        Some(payload),
+    )
 }
 
 /// `frames` silent MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes, 1152 samples).
@@ -278,6 +262,25 @@ db_test!(an_mp4_without_a_movie_header_is_refused, |app| async move {
     assert!(message.contains("视频的时长"), "{message}");
     nothing_stored(&app).await;
 });
+
+db_test!(
+    a_video_without_a_picture_track_is_refused,
+    |app| async move {
+        let (token, _) = app.login("alice").await;
+        // The container reads (a 240 s movie header) but nothing in it can be watched.
+        for handlers in [&[][..], &[SOUND][..]] {
+            let hollow = movie(b"isom", 600, 240 * 600, handlers, &[], Some(1024));
+            let res = upload(&app, Some(&token), "a.mp4", "video/mp4", &hollow).await;
+            let message = expect_error(res, 415, "unsupported_media").await;
+            assert!(message.contains("没有视频轨道"), "{message}");
+        }
+        let silent_m4a = movie(b"M4A ", 44_100, 441_000, &[VIDEO], &[], Some(64));
+        let res = upload(&app, Some(&token), "a.m4a", "audio/mp4", &silent_m4a).await;
+        let message = expect_error(res, 415, "unsupported_media").await;
+        assert!(message.contains("没有音频轨道"), "{message}");
+        nothing_stored(&app).await;
+    }
+);
 
 db_test!(an_mp3_of_ten_seconds_says_so, |app| async move {
     // 383 frames × 1152 samples / 44,100 Hz = 10.005 s.
@@ -515,21 +518,19 @@ db_test!(
 );
 
 db_test!(a_videos_location_is_not_stored, |app| async move {
-    // A phone's MP4: the movie header, then user data with where it was shot.
-    let plain = mp4(200, 1024);
-    let ftyp = usize::try_from(u32::from_be_bytes(plain[..4].try_into().unwrap())).unwrap();
-    let moov_len = usize::try_from(u32::from_be_bytes(
-        plain[ftyp..ftyp + 4].try_into().unwrap(),
-    ))
-    .unwrap();
-    let mut children = plain[ftyp + 8..ftyp + moov_len].to_vec();
-    children.extend(mp4_box(
+    // A phone's MP4: the movie header and tracks, then user data with where it was shot.
+    let location = mp4_box(
         b"udta",
         &mp4_box(b"\xa9xyz", b"\x00\x12\x15\xc7+31.2304+121.4737/"),
-    ));
-    let mut video = plain[..ftyp].to_vec();
-    video.extend(mp4_box(b"moov", &children));
-    video.extend_from_slice(&plain[ftyp + moov_len..]);
+    );
+    let video = movie(
+        b"isom",
+        600,
+        200 * 600,
+        &[VIDEO, SOUND],
+        &location,
+        Some(1024),
+    );
     assert!(video.windows(8).any(|w| w == b"+31.2304"));
 
     let body = upload_ok(&app, "trip.mp4", "video/mp4", &video).await;
