@@ -1,4 +1,4 @@
-//! Database connection by URL (SQLite embedded, PostgreSQL, MySQL) and migrations.
+//! Database connection by URL (SQLite embedded, PostgreSQL) and migrations.
 
 use std::time::Duration;
 
@@ -42,7 +42,6 @@ async fn unreachable(url: &str, err: DbErr) -> DbSetupError {
         let host = u.host_str()?.to_owned();
         let port = u.port_or_known_default().or(match u.scheme() {
             "postgres" | "postgresql" => Some(5432),
-            "mysql" => Some(3306),
             _ => None,
         })?;
         Some(format!("{host}:{port}"))
@@ -166,7 +165,7 @@ fn sqlite_parent_dir(url: &str) -> Option<String> {
 /// Covered: pool time-outs and closed pools; connection errors (refused, reset, EOF, TLS);
 /// SQLite busy and locked (every extended code of 5 and 6); PostgreSQL's connection class 08,
 /// shutdowns and start-ups (57P01-57P03), too many connections (53300), serialization failures,
-/// deadlocks and lock time-outs (40001, 40P01, 55P03; MySQL's deadlock is 40001 too).
+/// deadlocks and lock time-outs (40001, 40P01, 55P03).
 pub fn is_transient(err: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx::Error};
     match err {
@@ -187,7 +186,7 @@ pub fn is_transient(err: &DbErr) -> bool {
     }
 }
 
-/// Whether a database's own error code (a SQLSTATE from PostgreSQL and MySQL, a number from
+/// Whether a database's own error code (a SQLSTATE from PostgreSQL, a number from
 /// SQLite) is one of the transient ones.
 fn transient_code(code: &str) -> bool {
     if code.starts_with("08")

@@ -379,14 +379,14 @@ impl Settings {
         let database_url = raw
             .database_url
             .unwrap_or_else(|| "sqlite://data/wangju.db?mode=rwc".to_owned());
-        if !["sqlite:", "postgres://", "postgresql://", "mysql://"]
+        if !["sqlite:", "postgres://", "postgresql://"]
             .iter()
             .any(|scheme| database_url.starts_with(scheme))
         {
             return Err(invalid(
                 "database_url",
                 "WANGJU_DATABASE_URL",
-                "must start with sqlite:, postgres:// or mysql://",
+                "must start with sqlite: or postgres:// (MySQL is not supported: it is not tested)",
             ));
         }
 
@@ -788,6 +788,16 @@ mod tests {
             figment = figment.merge(Serialized::default(key, value));
         }
         Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn a_mysql_url_is_refused_by_name() {
+        let err = with(&[("database_url", "mysql://root@127.0.0.1/test")]).expect_err("untested");
+        let text = err.to_string();
+        assert!(
+            text.contains("WANGJU_DATABASE_URL") && text.contains("MySQL"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub(crate) fn inserted(result: TryInsertResult<u64>) -> Result<bool, DbErr> {
 }
 
 /// Runs `update`, a conditional update already filtered to the row `id`, and returns that row
-/// as written; `None` when its conditions held for no row. One statement with `RETURNING` where
-/// the database has it; elsewhere (MySQL) the update, then a read under the lock it took.
+/// as written; `None` when its conditions held for no row. One statement with `RETURNING`
+/// (PostgreSQL and SQLite 3.35+ have it); without it, the update, then a read under its lock.
 pub(crate) async fn update_one<E>(
     db: &impl ConnectionTrait,
     update: UpdateMany<E>,

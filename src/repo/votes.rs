@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{vote, vote_day};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
     sea_query::{Asterisk, Expr, ExprTrait, OnConflict, Query},
 };
 
@@ -72,10 +72,6 @@ pub async fn take_day_slot(
     if cap == 0 {
         return Ok(None);
     }
-    let backend = db.get_database_backend();
-    if backend == DbBackend::MySql {
-        return take_day_slot_in_steps(db, person_id, day, cap).await;
-    }
     let used = (vote_day::Entity, vote_day::Column::Used);
     let statement = Query::insert()
         .into_table(vote_day::Entity)
@@ -97,37 +93,6 @@ pub async fn take_day_slot(
         Some(row) => Ok(Some(row.try_get("", "used")?)),
         None => Ok(None),
     }
-}
-
-/// MySQL has neither a conditional upsert nor `RETURNING`: open the day, take a slot, read.
-async fn take_day_slot_in_steps(
-    db: &impl ConnectionTrait,
-    person_id: i64,
-    day: &str,
-    cap: u32,
-) -> Result<Option<i32>, DbErr> {
-    vote_day::Entity::insert(vote_day::ActiveModel {
-        person_id: Set(person_id),
-        campaign_day: Set(day.to_owned()),
-        used: Set(0),
-    })
-    .on_conflict_do_nothing_on([vote_day::Column::PersonId, vote_day::Column::CampaignDay])
-    .exec_without_returning(db)
-    .await?;
-    let taken = vote_day::Entity::update_many()
-        .col_expr(
-            vote_day::Column::Used,
-            Expr::col(vote_day::Column::Used).add(1),
-        )
-        .filter(vote_day::Column::PersonId.eq(person_id))
-        .filter(vote_day::Column::CampaignDay.eq(day))
-        .filter(vote_day::Column::Used.lt(i64::from(cap)))
-        .exec(db)
-        .await?;
-    if taken.rows_affected != 1 {
-        return Ok(None);
-    }
-    Ok(Some(used_on(db, person_id, day).await?))
 }
 
 /// Votes the person has used on the day.
