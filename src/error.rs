@@ -70,30 +70,33 @@ pub enum AppError {
     /// The database or WeChat is unreachable; safe to retry.
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable(String),
-    /// A bug or an unexpected state; the cause is logged, never shown.
+    /// A bug or an unexpected state; the cause is kept for the log, never shown.
     #[error("服务器内部错误")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
+
+/// Any error, kept as the cause of an [`AppError::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        db_error(&err)
-    }
-}
-
-impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
-    fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
-        db_error(&err)
+        if crate::db::is_transient(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(Box::new(err))
+        }
     }
 }
 
 /// A database that is unreachable, restarting or gave the transaction up is worth retrying:
 /// 503 (nothing committed). The rest is a bug.
-fn db_error(err: &sea_orm::DbErr) -> AppError {
-    if crate::db::is_transient(err) {
-        AppError::Unavailable(err.to_string())
-    } else {
-        AppError::Internal(err.to_string())
+impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
+    fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        if crate::db::is_transient(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(Box::new(err))
+        }
     }
 }
 
@@ -109,6 +112,27 @@ impl From<crate::wechat::client::WechatError> for AppError {
 }
 
 impl AppError {
+    /// An unexpected state or a lower error that is a bug here; `cause` goes to the log.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// Whether trying again later may succeed: something was unavailable, or an unexpected
+    /// state that a later attempt may not meet. A background job retries these.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Internal(_))
+    }
+
+    /// The technical cause, for logs and a job's `last_error`: the lower error where there is
+    /// one, else the contract's code with the message.
+    pub fn cause(&self) -> String {
+        match self {
+            Self::Internal(source) => source.to_string(),
+            Self::Unavailable(cause) | Self::Wechat(cause) => cause.clone(),
+            other => format!("{}: {other}", other.code()),
+        }
+    }
+
     /// A 400 naming one field and what is wrong with it.
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         Self::BadRequestFields([(name.to_owned(), message.into())].into())
@@ -189,7 +213,7 @@ impl ResponseError for AppError {
         let status = self.status();
         // The cause is logged once, here; the client sees only the contract's message.
         match self {
-            Self::Internal(cause) => tracing::error!(error.cause = %cause, "request failed"),
+            Self::Internal(source) => tracing::error!(error.cause = %source, "request failed"),
             Self::Unavailable(cause) | Self::Wechat(cause) => {
                 tracing::warn!(error.cause = %cause, "request failed")
             }

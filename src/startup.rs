@@ -173,7 +173,7 @@ impl Application {
         let public_url = match &settings.http.public_url {
             Some(url) => url.clone(),
             None => url::Url::parse(&format!("http://{local_addr}"))
-                .map_err(|e| StartupError::Bootstrap(AppError::Internal(e.to_string())))?,
+                .map_err(|e| StartupError::Bootstrap(AppError::internal(e)))?,
         };
         let store = MediaStore::open(&settings.storage, &public_url)?;
         Ok(Self {

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod export;
 pub mod fraud;
 pub mod identity;
+pub mod job;
 pub mod listing;
 pub mod moderation;
 pub mod orphans;

@@ -8,7 +8,6 @@ use sea_orm::DbErr;
 use tokio::sync::watch;
 
 use crate::{
-    error::AppError,
     jobs::worker::backoff_from,
     repo,
     service::callback::{self, PushDeps, ResumeError},
@@ -21,10 +20,7 @@ const LEASE: Duration = Duration::from_secs(60);
 
 /// Whether acting on a stored push may succeed on another try.
 fn worth_retrying(err: &ResumeError) -> bool {
-    matches!(
-        err,
-        ResumeError::Act(AppError::Unavailable(_) | AppError::Internal(_))
-    )
+    matches!(err, ResumeError::Act(act) if act.is_transient())
 }
 
 /// Claims and acts on due pushes once; returns how many were claimed.

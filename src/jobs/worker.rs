@@ -11,8 +11,8 @@ use tokio::sync::watch;
 
 use crate::{
     campaign::Campaign,
+    domain::job::Job,
     error::AppError,
-    jobs::Job,
     repo,
     service::{auth, media, moderation, notifications, uploads},
     storage::MediaStore,
@@ -53,11 +53,14 @@ impl From<DbErr> for JobError {
     }
 }
 
+/// Services answer in `AppError`; here it becomes retry-or-fail, keeping the technical cause
+/// (never the user's message) for `jobs.last_error`.
 impl From<AppError> for JobError {
     fn from(err: AppError) -> Self {
-        match err {
-            AppError::Unavailable(cause) | AppError::Internal(cause) => Self::Retry(cause),
-            other => Self::Fail(other.to_string()),
+        if err.is_transient() {
+            Self::Retry(err.cause())
+        } else {
+            Self::Fail(err.cause())
         }
     }
 }
@@ -93,8 +96,22 @@ pub fn backoff_from(base: Duration, attempts: i32) -> Duration {
 /// Runs one job.
 async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
     match job {
-        Job::FetchWechatMedia { upload_id } => media::copy_from_wechat(deps, *upload_id).await,
-        Job::ModerateWork { work_id } => moderation::moderate(deps, *work_id).await,
+        Job::FetchWechatMedia { upload_id } => {
+            let copy = media::Copy {
+                db: &deps.db,
+                wechat: &deps.wechat,
+                store: &deps.store,
+                image_budget: &deps.image_budget,
+            };
+            Ok(media::copy_from_wechat(&copy, *upload_id).await?)
+        }
+        Job::ModerateWork { work_id } => Ok(moderation::moderate(
+            &deps.db,
+            (&deps.wechat, &deps.store),
+            (&deps.campaign, &deps.notices),
+            *work_id,
+        )
+        .await?),
         Job::ExpandNotification { notification_id } => {
             notifications::expand(&deps.db, *notification_id, Utc::now()).await?;
             Ok(())
@@ -108,7 +125,7 @@ async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
             }
             Ok(())
         }
-        Job::ModerationTimeout { work_id } => moderation::time_out(deps, *work_id).await,
+        Job::ModerationTimeout { work_id } => Ok(moderation::time_out(&deps.db, *work_id).await?),
         Job::SendChatText { openid, text } => {
             deps.wechat
                 .custom_send(&CustomMessage::text(openid, text))
@@ -202,8 +219,29 @@ pub async fn run_worker(deps: JobDeps, poll: Duration, stop: watch::Receiver<boo
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{JobError, backoff};
+    use crate::error::AppError;
     use std::time::Duration;
+
+    #[test]
+    fn a_service_error_becomes_retry_or_fail_with_its_technical_cause() {
+        let db = AppError::from(sea_orm::DbErr::Custom("constraint x broke".to_owned()));
+        assert!(
+            matches!(JobError::from(db), JobError::Retry(c) if c.contains("constraint x broke"))
+        );
+        let wechat = AppError::Wechat("errcode 40003: invalid openid".to_owned());
+        match JobError::from(wechat) {
+            JobError::Fail(cause) => {
+                assert_eq!(
+                    cause, "errcode 40003: invalid openid",
+                    "no user-facing prefix"
+                );
+            }
+            JobError::Retry(cause) => panic!("a final WeChat answer is retried: {cause}"),
+        }
+        let gone = JobError::from(AppError::NotFound);
+        assert!(matches!(gone, JobError::Fail(c) if c.starts_with("not_found")));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

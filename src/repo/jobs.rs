@@ -2,22 +2,25 @@
 
 use chrono::{DateTime, Utc};
 use entity::job;
+
+use crate::domain::job::Job;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
     sea_query::Expr,
 };
 
-/// Queues a job to run at `run_at`.
+/// Queues `job` in the caller's transaction, to run at `run_at` (`now` to run at once).
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    kind: &str,
-    payload: &str,
+    job: &Job,
     run_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
+    let payload =
+        serde_json::to_string(job).map_err(|e| DbErr::Custom(format!("job payload: {e}")))?;
     let row = job::ActiveModel {
-        kind: Set(kind.to_owned()),
-        payload: Set(payload.to_owned()),
+        kind: Set(job.kind().to_owned()),
+        payload: Set(payload),
         state: Set("queued".to_owned()),
         attempts: Set(0),
         run_at: Set(run_at),

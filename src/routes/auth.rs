@@ -17,7 +17,7 @@ pub struct AdminAuth(pub AdminIdentity);
 async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<AdminIdentity> {
     let state = req
         .data::<AppState>()
-        .ok_or_else(|| AppError::Internal("AppState missing from the request".to_owned()))?;
+        .ok_or_else(|| AppError::internal("AppState missing from the request"))?;
     Ok(admin_tokens::authenticate(&state.db, &bearer.token).await?)
 }
 
@@ -32,6 +32,6 @@ async fn check_user(
 ) -> poem::Result<crate::service::auth::CurrentUser> {
     let state = req
         .data::<AppState>()
-        .ok_or_else(|| AppError::Internal("AppState missing from the request".to_owned()))?;
+        .ok_or_else(|| AppError::internal("AppState missing from the request"))?;
     Ok(crate::service::auth::authenticate(&state.db, &bearer.token).await?)
 }

@@ -78,6 +78,6 @@ pub async fn metrics(state: Data<&AppState>) -> poem::Result<impl IntoResponse> 
     let text = state
         .metrics
         .render()
-        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        .map_err(crate::error::AppError::internal)?;
     Ok(text.with_content_type("text/plain; version=0.0.4; charset=utf-8"))
 }

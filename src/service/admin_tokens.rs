@@ -160,7 +160,7 @@ pub async fn authenticate(
     let role = row
         .role
         .parse::<Role>()
-        .map_err(|e| AppError::Internal(format!("admin token {}: {e}", row.id)))?;
+        .map_err(|e| AppError::internal(format!("admin token {}: {e}", row.id)))?;
     Ok(AdminIdentity {
         token_id: row.id,
         role,

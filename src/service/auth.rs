@@ -115,10 +115,9 @@ pub async fn find_or_link(
         Link::Create => repo::people::insert_miniapp(db, openid, unionid, now).await?,
         Link::Use(_) => by_openid
             .or(by_unionid)
-            .ok_or_else(|| AppError::Internal("linked person vanished".to_owned()))?,
+            .ok_or_else(|| AppError::internal("linked person vanished"))?,
         Link::Attach(_) => {
-            let found = by_unionid
-                .ok_or_else(|| AppError::Internal("linked person vanished".to_owned()))?;
+            let found = by_unionid.ok_or_else(|| AppError::internal("linked person vanished"))?;
             let mut changes: person::ActiveModel = found.into();
             changes.miniapp_openid = Set(Some(openid.to_owned()));
             changes.updated_at = Set(now);
@@ -178,7 +177,7 @@ pub async fn merge(
     fold: i64,
     now: DateTime<Utc>,
 ) -> Result<person::Model, AppError> {
-    let missing = || AppError::Internal(format!("merge of {fold} into {keep}: person missing"));
+    let missing = || AppError::internal(format!("merge of {fold} into {keep}: person missing"));
     let kept = repo::people::find(db, keep).await?.ok_or_else(missing)?;
     let folded = repo::people::find(db, fold).await?.ok_or_else(missing)?;
     repo::works::reassign_author(db, fold, keep).await?;

@@ -23,9 +23,9 @@ use tokio::time::Instant;
 
 use crate::{
     campaign::{Campaign, notices::Notices, replies::Replies},
+    domain::job::Job,
     domain::token::hash_token,
     error::AppError,
-    jobs::Job,
     repo,
     service::{
         campaign::PhaseClock,
@@ -512,9 +512,8 @@ async fn act_once(
     repo::inbox::remove(&txn, key).await?;
     let late = turn.is_none_or(Turn::late_at_commit);
     if late && let Some(Reply::Text { content }) = &reply {
-        late_reply(deps, &inbound.from_user_name, content)
-            .enqueue(&txn, now)
-            .await?;
+        let job = late_reply(deps, &inbound.from_user_name, content);
+        repo::jobs::enqueue(&txn, &job, now, now).await?;
     }
     txn.commit().await?;
     Ok(xml)

@@ -15,12 +15,12 @@ use crate::{
         notices::Notices,
         replies::{ClickAction, Replies, fill},
     },
+    domain::job::Job,
     domain::{
         chat::{TextCommand, parse_text, unit_scene},
         work::{Channel, Medium, Submission, WorkStatus},
     },
     error::AppError,
-    jobs::Job,
     repo,
     service::{
         moderation, notifications,
@@ -254,10 +254,14 @@ async fn message_sender(
     let (person, created) = repo::people::touch_mp_sender(db, openid, now).await?;
     if created {
         // New to us without a follow event (followed before wangju ran): learn their unionid.
-        Job::LinkFollower {
-            openid: openid.to_owned(),
-        }
-        .enqueue(db, now)
+        repo::jobs::enqueue(
+            db,
+            &Job::LinkFollower {
+                openid: openid.to_owned(),
+            },
+            now,
+            now,
+        )
         .await?;
     }
     Ok(person)
@@ -392,10 +396,14 @@ async fn add_photo(
     )
     .await?;
     // Temporary media dies after 3 days: copy it now, in the background.
-    Job::FetchWechatMedia {
-        upload_id: upload.id,
-    }
-    .enqueue(db, ctx.now)
+    repo::jobs::enqueue(
+        db,
+        &Job::FetchWechatMedia {
+            upload_id: upload.id,
+        },
+        ctx.now,
+        ctx.now,
+    )
     .await?;
     let count = (count + 1).to_string();
     Ok(text(fill(
@@ -463,10 +471,14 @@ async fn subscribe(
 ) -> Result<Reply, AppError> {
     let (person, _) = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
     if person.unionid.is_none() {
-        Job::LinkFollower {
-            openid: openid.to_owned(),
-        }
-        .enqueue(db, ctx.now)
+        repo::jobs::enqueue(
+            db,
+            &Job::LinkFollower {
+                openid: openid.to_owned(),
+            },
+            ctx.now,
+            ctx.now,
+        )
         .await?;
     }
     let mut changes: person::ActiveModel = person.into();

@@ -129,7 +129,7 @@ async fn page(
         out.extend_from_slice(BOM);
     }
     let mut writer = csv::Writer::from_writer(out);
-    let csv_err = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
+    let csv_err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
     if first {
         writer.write_record(export.header()).map_err(csv_err)?;
     }
@@ -205,6 +205,6 @@ async fn page(
     };
     let bytes = writer
         .into_inner()
-        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+        .map_err(|e| AppError::internal(format!("csv: {e}")))?;
     Ok((bytes, last, u64::try_from(rows).unwrap_or(u64::MAX)))
 }

@@ -57,5 +57,5 @@ pub async fn score(
     repo::scores::upsert(db, work_id, who.token_id, value, comment, now).await?;
     repo::scores::find(db, work_id, who.token_id)
         .await?
-        .ok_or_else(|| AppError::Internal("score vanished".to_owned()))
+        .ok_or_else(|| AppError::internal("score vanished"))
 }

@@ -1,26 +1,40 @@
 //! Copying media that arrived in chat from WeChat's temporary storage into ours.
 
 use chrono::Utc;
-use sea_orm::Set;
+use sea_orm::{DatabaseConnection, Set};
 
 use crate::{
-    jobs::worker::{JobDeps, JobError},
+    error::AppError,
     repo,
-    storage::{self, image, sniff},
-    wechat::client::Media,
+    storage::{self, MediaStore, image, sniff},
+    wechat::client::{Media, WechatClient},
 };
 
+/// What copying needs: where the media comes from, where it goes, and the decode budget.
+pub struct Copy<'a> {
+    /// Database.
+    pub db: &'a DatabaseConnection,
+    /// WeChat, which holds the temporary media.
+    pub wechat: &'a WechatClient,
+    /// Our media storage.
+    pub store: &'a MediaStore,
+    /// Memory all image decodes together may take.
+    pub image_budget: &'a image::DecodeBudget,
+}
+
 /// Downloads a pending chat upload (temporary media lives 3 days), checks it and stores it.
-/// Running it again for an upload that is already stored does nothing.
-pub async fn copy_from_wechat(deps: &JobDeps, upload_id: i64) -> Result<(), JobError> {
-    let Some(upload) = repo::uploads::find(&deps.db, upload_id).await? else {
-        return Err(JobError::Fail(format!("upload {upload_id} is gone")));
+/// Running it again for an upload that is already stored does nothing. An error that retrying
+/// cannot fix marks the upload failed, with the reason.
+pub async fn copy_from_wechat(deps: &Copy<'_>, upload_id: i64) -> Result<(), AppError> {
+    let Some(upload) = repo::uploads::find(deps.db, upload_id).await? else {
+        tracing::warn!(upload.id = upload_id, "upload to copy is gone");
+        return Err(AppError::NotFound);
     };
     if upload.state != "pending" {
         return Ok(());
     }
     let Some(media_id) = upload.wechat_media_id.clone() else {
-        return Err(JobError::Fail(format!(
+        return Err(AppError::internal(format!(
             "upload {upload_id} has no WeChat media id"
         )));
     };
@@ -34,14 +48,14 @@ pub async fn copy_from_wechat(deps: &JobDeps, upload_id: i64) -> Result<(), JobE
             changes.storage_key = Set(Some(stored.key));
             changes.width = Set(i32::try_from(stored.width).ok());
             changes.height = Set(i32::try_from(stored.height).ok());
-            repo::uploads::update(&deps.db, changes).await?;
+            repo::uploads::update(deps.db, changes).await?;
             Ok(())
         }
-        Err(JobError::Fail(reason)) => {
+        Err(err) if !err.is_transient() => {
             changes.state = Set("failed".to_owned());
-            changes.error = Set(Some(reason.chars().take(480).collect()));
-            repo::uploads::update(&deps.db, changes).await?;
-            Err(JobError::Fail(reason))
+            changes.error = Set(Some(err.to_string().chars().take(480).collect()));
+            repo::uploads::update(deps.db, changes).await?;
+            Err(err)
         }
         Err(retry) => Err(retry),
     }
@@ -55,28 +69,28 @@ struct Stored {
     height: u32,
 }
 
-async fn fetch_and_store(deps: &JobDeps, media_id: &str) -> Result<Stored, JobError> {
+async fn fetch_and_store(deps: &Copy<'_>, media_id: &str) -> Result<Stored, AppError> {
     let bytes = match deps.wechat.media_get(media_id).await? {
         Media::File { bytes, .. } => bytes,
         Media::Video { .. } => {
-            return Err(JobError::Fail(
-                "a video where a photo was expected".to_owned(),
+            return Err(AppError::UnsupportedMedia(
+                "收到的是视频，这里需要照片".to_owned(),
             ));
         }
     };
     let sniffed = sniff::sniff(&bytes)
         .filter(|s| s.kind == sniff::MediaKind::Image)
-        .ok_or_else(|| JobError::Fail("the file is not an image we take".to_owned()))?;
+        .ok_or_else(|| AppError::UnsupportedMedia("这个文件不是可用的图片".to_owned()))?;
     let checked = deps.image_budget.check(bytes).await.map_err(|e| match e {
-        image::ImageError::Busy => JobError::Retry(e.to_string()),
-        _ => JobError::Fail(e.to_string()),
+        image::ImageError::Busy => AppError::Unavailable(e.to_string()),
+        _ => AppError::UnsupportedMedia(e.to_string()),
     })?;
     let key = storage::new_key(sniffed.ext, Utc::now());
     let size = checked.bytes.len();
     deps.store
         .put(&key, checked.bytes)
         .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(Stored {
         key,
         mime: sniffed.mime,

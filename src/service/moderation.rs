@@ -8,19 +8,19 @@ use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
     campaign::{Campaign, notices::Notices},
+    domain::job::Job,
     domain::{
         moderation::{RISKY_REASON, Verdict, next_status},
         work::WorkStatus,
     },
     error::AppError,
-    jobs::{
-        Job,
-        worker::{JobDeps, JobError},
-    },
     repo,
     service::notifications::{AuthorEvent, notify_author},
+    storage::MediaStore,
     storage::sniff::MediaKind,
-    wechat::client::{ErrorClass, MediaCheck, MediaKind as CheckKind, MsgSecCheck, Suggest},
+    wechat::client::{
+        ErrorClass, MediaCheck, MediaKind as CheckKind, MsgSecCheck, Suggest, WechatClient,
+    },
 };
 
 /// WeChat's content-security scene for works: 3 = forum post.
@@ -59,11 +59,16 @@ async fn leave_checking(
 
 /// Checks a work's text (msg_sec_check) and submits its media (media_check_async), then moves
 /// it on as far as the verdicts allow. Safe to run again: finished checks are not repeated.
-pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
-    let db = &deps.db;
+pub async fn moderate(
+    db: &impl ConnectionTrait,
+    (wechat, store): (&WechatClient, &MediaStore),
+    (campaign, notices): (&Campaign, &Notices),
+    work_id: i64,
+) -> Result<(), AppError> {
     let now = Utc::now();
     let Some(work) = repo::works::find(db, work_id).await? else {
-        return Err(JobError::Fail(format!("work {work_id} is gone")));
+        tracing::warn!(work.id = work_id, "work to moderate is gone");
+        return Err(AppError::NotFound);
     };
     if work.status != WorkStatus::Checking.as_str() {
         return Ok(());
@@ -78,7 +83,7 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
     let upload_ids: Vec<i64> = media.iter().map(|m| m.upload_id).collect();
     let uploads = repo::uploads::find_many(db, &upload_ids).await?;
     if uploads.iter().any(|u| u.state == "pending") {
-        return Err(JobError::Retry(
+        return Err(AppError::Unavailable(
             "media still being copied from WeChat".to_owned(),
         ));
     }
@@ -96,7 +101,7 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
                 title: None,
                 signature: None,
             };
-            match deps.wechat.msg_sec_check(&check).await {
+            match wechat.msg_sec_check(&check).await {
                 Ok(result) => verdict_word(result.result.suggest),
                 // WeChat will not check this text (e.g. the author has not used the mini
                 // program lately): a person decides.
@@ -125,7 +130,7 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
                 k if k == MediaKind::Audio.as_str() => CheckKind::Audio,
                 _ => return None,
             };
-            Some((kind, deps.store.url(u.storage_key.as_deref()?)))
+            Some((kind, store.url(u.storage_key.as_deref()?)))
         });
         let mut changes: entity::work_media::ActiveModel = medium.clone().into();
         match target {
@@ -138,10 +143,10 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
                     scene: SCENE_FORUM,
                     openid: openid.clone(),
                 };
-                let ticket = deps.wechat.media_check_async(&check).await?;
+                let ticket = wechat.media_check_async(&check).await?;
                 changes.check_trace_id = Set(Some(ticket.trace_id));
                 // The simulator never pushes a verdict: it passes media at once.
-                if deps.wechat.sandbox_handle().is_some() {
+                if wechat.sandbox_handle().is_some() {
                     changes.check_suggest = Set(Some(Verdict::Pass.as_str().to_owned()));
                 } else {
                     waiting = true;
@@ -150,21 +155,19 @@ pub async fn moderate(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
         }
         repo::works::update_medium(db, changes).await?;
     }
-    reconsider(db, &deps.campaign, &deps.notices, work_id, now).await?;
+    reconsider(db, campaign, notices, work_id, now).await?;
     if waiting {
         let at = now
             + chrono::Duration::from_std(VERDICT_TIMEOUT).unwrap_or(chrono::Duration::minutes(35));
-        Job::ModerationTimeout { work_id }
-            .enqueue_at(db, at, now)
-            .await?;
+        repo::jobs::enqueue(db, &Job::ModerationTimeout { work_id }, at, now).await?;
     }
     Ok(())
 }
 
 /// A work still in `checking` after WeChat's verdict window goes to a person.
-pub async fn time_out(deps: &JobDeps, work_id: i64) -> Result<(), JobError> {
+pub async fn time_out(db: &impl ConnectionTrait, work_id: i64) -> Result<(), AppError> {
     leave_checking(
-        &deps.db,
+        db,
         work_id,
         WorkStatus::PendingReview,
         Some(TIMEOUT_NOTE),

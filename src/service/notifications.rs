@@ -9,13 +9,13 @@ use serde_json::Value;
 
 use crate::{
     campaign::{Campaign, notices::Notices, replies::fill},
+    domain::job::Job,
     domain::{
         audience::Audience,
         awards::Prize,
         template::{ValueType, check_data, check_template_message_data, fit},
     },
     error::AppError,
-    jobs::Job,
     repo::{
         self,
         notifications::{NewMessage, NewNotification},
@@ -163,11 +163,15 @@ pub async fn schedule(
     };
     let row = repo::notifications::insert_notification(&txn, new, now)
         .await?
-        .ok_or_else(|| AppError::Internal("broadcast not stored".to_owned()))?;
-    Job::ExpandNotification {
-        notification_id: row.id,
-    }
-    .enqueue_at(&txn, send_at, now)
+        .ok_or_else(|| AppError::internal("broadcast not stored"))?;
+    repo::jobs::enqueue(
+        &txn,
+        &Job::ExpandNotification {
+            notification_id: row.id,
+        },
+        send_at,
+        now,
+    )
     .await?;
     txn.commit().await?;
     Ok(row.id)
@@ -185,10 +189,9 @@ pub async fn expand(
     if row.state != "scheduled" {
         return Ok(0);
     }
-    let audience: Value =
-        serde_json::from_str(&row.audience).map_err(|e| AppError::Internal(e.to_string()))?;
+    let audience: Value = serde_json::from_str(&row.audience).map_err(AppError::internal)?;
     let audience = Audience::parse(&audience)
-        .ok_or_else(|| AppError::Internal("stored audience unreadable".to_owned()))?;
+        .ok_or_else(|| AppError::internal("stored audience unreadable"))?;
     let people = match audience {
         Audience::Subscribers if row.channel == Channel::Template.as_str() => {
             repo::people::follower_ids(db).await?
@@ -204,9 +207,9 @@ pub async fn expand(
     };
     let payload = serde_json::to_string(&MessagePayload {
         page: row.page.clone(),
-        data: serde_json::from_str(&row.data).map_err(|e| AppError::Internal(e.to_string()))?,
+        data: serde_json::from_str(&row.data).map_err(AppError::internal)?,
     })
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    .map_err(AppError::internal)?;
     let messages = people
         .into_iter()
         .map(|person_id| NewMessage {
@@ -370,7 +373,7 @@ pub async fn notify_author(
         page: template.page.as_deref().map(|p| fill(p, &values)),
         data,
     })
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    .map_err(AppError::internal)?;
     let message = NewMessage {
         notification_id: None,
         person_id: work.author_id,
@@ -397,7 +400,7 @@ pub async fn schedule_milestones(
             .collect();
         let data = Value::Object(data).to_string();
         let audience = serde_json::to_value(&milestone.audience)
-            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(AppError::internal)?
             .to_string();
         let txn = crate::db::begin_write(db).await?;
         let new = NewNotification {
@@ -415,10 +418,14 @@ pub async fn schedule_milestones(
                 repo::notifications::set_notification_state(&txn, row.id, "scheduled", "cancelled")
                     .await?;
             } else {
-                Job::ExpandNotification {
-                    notification_id: row.id,
-                }
-                .enqueue_at(&txn, milestone.send_at, now)
+                repo::jobs::enqueue(
+                    &txn,
+                    &Job::ExpandNotification {
+                        notification_id: row.id,
+                    },
+                    milestone.send_at,
+                    now,
+                )
                 .await?;
             }
         }

@@ -115,7 +115,7 @@ pub async fn decide(
     details(db, vec![work])
         .await?
         .pop()
-        .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
+        .ok_or_else(|| AppError::internal("work details vanished"))
 }
 
 /// Marks (`true`) or unmarks an approved work of the organiser's own unit as reported (报送) to
@@ -151,5 +151,5 @@ pub async fn report(
     details(db, vec![work])
         .await?
         .pop()
-        .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
+        .ok_or_else(|| AppError::internal("work details vanished"))
 }

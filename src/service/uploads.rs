@@ -214,7 +214,7 @@ pub async fn sweep_orphans(
 ) -> Result<usize, AppError> {
     let cutoff = now
         - chrono::Duration::from_std(min_age)
-            .map_err(|e| AppError::Internal(format!("sweep age: {e}")))?;
+            .map_err(|e| AppError::internal(format!("sweep age: {e}")))?;
     let mut batches = std::pin::pin!(store.list().chunks(SWEEP_BATCH));
     let mut deleted = 0;
     while let Some(batch) = batches.next().await {
@@ -306,7 +306,7 @@ async fn check(
     match sniffed.kind {
         MediaKind::Image => {
             let Received::Memory(bytes) = received else {
-                return Err(AppError::Internal("image spooled to disk".to_owned()));
+                return Err(AppError::internal("image spooled to disk"));
             };
             let checked = budget.check(bytes).await.map_err(|err| match err {
                 ImageError::TooLarge { .. } => AppError::UnsupportedMedia(format!(
@@ -328,7 +328,7 @@ async fn check(
             let path = match &received {
                 Received::Disk { file, .. } => file.path().to_path_buf(),
                 Received::Memory(_) => {
-                    return Err(AppError::Internal("media kept in memory".to_owned()));
+                    return Err(AppError::internal("media kept in memory"));
                 }
             };
             let size = received.size();

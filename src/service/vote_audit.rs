@@ -105,7 +105,7 @@ pub async fn void(
     for id in &works {
         let counted = repo::votes::count_for_work(&txn, *id, VoteStatus::Counted.as_str()).await?;
         let counted = i32::try_from(counted)
-            .map_err(|_| AppError::Internal(format!("work {id}: vote count overflows")))?;
+            .map_err(|_| AppError::internal(format!("work {id}: vote count overflows")))?;
         repo::works::set_vote_count(&txn, *id, counted).await?;
     }
     txn.commit().await?;

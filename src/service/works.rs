@@ -6,12 +6,12 @@ use sea_orm::{ConnectionTrait, DbErr, Set};
 
 use crate::{
     campaign::{Campaign, Category, PhaseKey},
+    domain::job::Job,
     domain::{
         listing::{Cursor, Sort},
         work::{Channel, FieldErrors, Medium, Submission, WorkStatus, validate, work_code},
     },
     error::AppError,
-    jobs::Job,
     repo::{self, works::NewWork},
 };
 
@@ -84,9 +84,7 @@ pub async fn submit(
     )
     .await?;
     if status == WorkStatus::Checking {
-        Job::ModerateWork { work_id: work.id }
-            .enqueue(db, now)
-            .await?;
+        repo::jobs::enqueue(db, &Job::ModerateWork { work_id: work.id }, now, now).await?;
     }
     Ok(work)
 }
@@ -215,7 +213,7 @@ async fn one(db: &impl ConnectionTrait, work: work::Model) -> Result<WorkDetails
     details(db, vec![work])
         .await?
         .pop()
-        .ok_or_else(|| AppError::Internal("work details vanished".to_owned()))
+        .ok_or_else(|| AppError::internal("work details vanished"))
 }
 
 /// A page of approved works and the cursor of the next page.

@@ -862,13 +862,14 @@ async fn window_closed(backend: Backend) {
         crate::fake_wechat::Behaviour::Errcode(45015),
         5,
     );
-    wangju::jobs::Job::SendChatText {
+    let job = wangju::domain::job::Job::SendChatText {
         openid: "oGone".to_owned(),
         text: "迟到的回复".to_owned(),
-    }
-    .enqueue(&app.db, chrono::Utc::now())
-    .await
-    .unwrap();
+    };
+    let now = chrono::Utc::now();
+    wangju::repo::jobs::enqueue(&app.db, &job, now, now)
+        .await
+        .unwrap();
     app.eventually("the closed window ends the job", || async {
         wangju::repo::jobs::count(&app.db, "send_chat_text", "failed")
             .await
