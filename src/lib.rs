@@ -12,6 +12,7 @@ pub mod routes;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod wechat;

@@ -14,10 +14,15 @@ use figment::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::wechat::crypto::EncodingAesKey;
+pub use crate::wechat::push::MessageMode;
+
 /// Default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "wechat-config/wangju.toml";
 
 /// Sandbox credentials: harmless values that only the built-in simulator accepts.
+/// WeChat's API host.
+const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 const SANDBOX_MP_APPID: &str = "wxsandbox0000mp01";
 const SANDBOX_MINIAPP_APPID: &str = "wxsandbox0000app1";
 const SANDBOX_SECRET: &str = "sandbox-secret";
@@ -27,8 +32,9 @@ const SANDBOX_MINIAPP_TOKEN: &str = "sandbox-miniapp-token";
 /// Why the settings could not be loaded; the message always names the setting.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// The file or an environment variable could not be read as the expected type.
-    #[error("configuration: {0}")]
+    /// The file or an environment variable could not be read as the expected type (serde
+    /// stops at the first such value; every value that reads is then checked, see `Several`).
+    #[error("configuration: {}", each_load_error(.0))]
     Load(#[from] Box<figment::Error>),
     /// The configuration file does not exist.
     #[error("configuration: file `{0}` not found (set --config or WANGJU_CONFIG)")]
@@ -43,6 +49,55 @@ pub enum SettingsError {
         /// What is wrong with the value.
         reason: String,
     },
+    /// More than one value is not acceptable: all of them, one per line.
+    #[error("configuration: {} problems:\n{}", .0.len(), list(.0))]
+    Several(Vec<SettingsError>),
+}
+
+fn each_load_error(err: &figment::Error) -> String {
+    let all: Vec<String> = err.clone().into_iter().map(|e| e.to_string()).collect();
+    all.join("; ")
+}
+
+fn list(problems: &[SettingsError]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "  - {}",
+                p.to_string().trim_start_matches("configuration: ")
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// Bad settings found so far: checking goes on past each, so that one start names them all.
+#[derive(Default)]
+struct Problems(Vec<SettingsError>);
+
+impl Problems {
+    fn push(&mut self, problem: SettingsError) {
+        self.0.push(problem);
+    }
+
+    /// The value, or `fallback` (never used: [`Problems::finish`] fails) with the problem noted.
+    fn or<T>(&mut self, result: Result<T, SettingsError>, fallback: T) -> T {
+        self.check(result).unwrap_or(fallback)
+    }
+
+    fn check<T>(&mut self, result: Result<T, SettingsError>) -> Option<T> {
+        result.map_err(|problem| self.push(problem)).ok()
+    }
+
+    /// One problem as itself, several as one error listing them all.
+    fn finish(mut self) -> Result<(), SettingsError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(self.0.remove(0)),
+            _ => Err(SettingsError::Several(self.0)),
+        }
+    }
 }
 
 fn invalid(key: &'static str, name: &'static str, reason: impl Into<String>) -> SettingsError {
@@ -160,30 +215,12 @@ pub struct CallbackSettings {
 pub struct PushKeys {
     /// The Token.
     pub token: SecretString,
-    /// The EncodingAESKey (43 chars) when safe or compatible mode is used.
-    pub aes_key: Option<SecretString>,
+    /// The EncodingAESKey when safe or compatible mode is used, parsed once here.
+    pub aes_key: Option<EncodingAesKey>,
     /// The previous EncodingAESKey, accepted while a rotation settles.
-    pub aes_key_previous: Option<SecretString>,
+    pub aes_key_previous: Option<EncodingAesKey>,
     /// Which pushes are accepted.
     pub message_mode: MessageMode,
-}
-
-/// WeChat's message encryption setting (消息加解密方式) for the push endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageMode {
-    /// 明文模式: plain XML, checked by `signature` (which does not cover the body).
-    Plain,
-    /// 兼容模式: plain fields plus `Encrypt`; only the encrypted, `msg_signature`-checked part counts.
-    Compatible,
-    /// 安全模式: encrypted only; a push without `encrypt_type=aes` and `msg_signature` is refused.
-    Safe,
-}
-
-impl MessageMode {
-    /// Whether pushes must come encrypted and signed over their body.
-    pub fn requires_encryption(self) -> bool {
-        self != Self::Plain
-    }
 }
 
 /// Everything WeChat-related.
@@ -327,30 +364,34 @@ impl Settings {
                 |path| path.relative(),
             )
         };
+        // Every bad value is noted and parsing goes on, so that one start names them all.
+        let mut p = Problems::default();
         let env = match raw.env.as_deref().unwrap_or("development") {
             "development" => Environment::Development,
             "production" => Environment::Production,
             other => {
-                return Err(invalid(
+                p.push(invalid(
                     "env",
                     "WANGJU_ENV",
                     format!("`{other}` is neither `development` nor `production`"),
                 ));
+                Environment::Development
             }
         };
         let mode = match raw.wechat_mode.as_deref().unwrap_or("sandbox") {
             "sandbox" => WechatMode::Sandbox,
             "live" => WechatMode::Live,
             other => {
-                return Err(invalid(
+                p.push(invalid(
                     "wechat_mode",
                     "WANGJU_WECHAT_MODE",
                     format!("`{other}` is neither `sandbox` nor `live`"),
                 ));
+                WechatMode::Live
             }
         };
         if env == Environment::Production && mode == WechatMode::Sandbox {
-            return Err(invalid(
+            p.push(invalid(
                 "wechat_mode",
                 "WANGJU_WECHAT_MODE",
                 "the sandbox simulator is refused when WANGJU_ENV=production; set `live`",
@@ -358,23 +399,27 @@ impl Settings {
         }
 
         let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            invalid(
-                "listen",
-                "WANGJU_LISTEN",
-                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
-            )
-        })?;
+        let listen: SocketAddr = p.or(
+            listen_text.parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    "WANGJU_LISTEN",
+                    format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+                )
+            }),
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        );
         let public_url = raw
             .public_url
             .map(|url| parse_url(url, "public_url", "WANGJU_PUBLIC_URL"))
-            .transpose()?;
-        let api_base = parse_url(
-            raw.wechat_api_base
-                .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned()),
-            "wechat_api_base",
-            "WANGJU_WECHAT_API_BASE",
-        )?;
+            .transpose();
+        let public_url = p.or(public_url, None);
+        let names = ("wechat_api_base", "WANGJU_WECHAT_API_BASE");
+        let default_api_base = parse_url(DEFAULT_API_BASE.to_owned(), names.0, names.1)?;
+        let api_base = match raw.wechat_api_base {
+            Some(given) => p.or(parse_url(given, names.0, names.1), default_api_base),
+            None => default_api_base,
+        };
 
         let database_url = raw
             .database_url
@@ -383,7 +428,7 @@ impl Settings {
             .iter()
             .any(|scheme| database_url.starts_with(scheme))
         {
-            return Err(invalid(
+            p.push(invalid(
                 "database_url",
                 "WANGJU_DATABASE_URL",
                 "must start with sqlite: or postgres:// (MySQL is not supported: it is not tested)",
@@ -394,83 +439,119 @@ impl Settings {
             .storage
             .unwrap_or_else(|| "file://data/media".to_owned());
         if !(storage.starts_with("file://") || storage.starts_with("s3://")) {
-            return Err(invalid(
+            p.push(invalid(
                 "storage",
                 "WANGJU_STORAGE",
                 "must be file://<dir> or s3://<bucket>",
             ));
         }
-        let s3_keys = s3_keys(raw.storage_access_key_id, raw.storage_secret_access_key)?;
+        let s3_keys = p.or(
+            s3_keys(raw.storage_access_key_id, raw.storage_secret_access_key),
+            None,
+        );
 
         let production = env == Environment::Production;
-        let mp = credentials(
-            raw.mp_appid,
-            raw.mp_secret,
-            SANDBOX_MP_APPID,
-            production,
-            ("mp_appid", "WANGJU_MP_APPID"),
-            ("mp_secret", "WANGJU_MP_SECRET"),
-        )?;
-        let miniapp = credentials(
-            raw.miniapp_appid,
-            raw.miniapp_secret,
-            SANDBOX_MINIAPP_APPID,
-            production,
-            ("miniapp_appid", "WANGJU_MINIAPP_APPID"),
-            ("miniapp_secret", "WANGJU_MINIAPP_SECRET"),
-        )?;
-        let mp_aes_key = check_aes_key(raw.mp_aes_key, "mp_aes_key", "WANGJU_MP_AES_KEY")?;
-        let mp_keys = PushKeys {
-            token: required_secret(
-                raw.mp_token,
-                SANDBOX_MP_TOKEN,
+        let mp = p.or(
+            credentials(
+                raw.mp_appid,
+                raw.mp_secret,
+                SANDBOX_MP_APPID,
                 production,
-                ("mp_token", "WANGJU_MP_TOKEN"),
-            )?,
-            aes_key_previous: check_aes_key(
-                raw.mp_aes_key_previous,
-                "mp_aes_key_previous",
-                "WANGJU_MP_AES_KEY_PREVIOUS",
-            )?,
-            message_mode: message_mode(
-                raw.mp_message_mode.as_deref(),
-                mp_aes_key.is_some(),
-                (
-                    "mp_message_mode",
-                    "WANGJU_MP_MESSAGE_MODE",
-                    "WANGJU_MP_AES_KEY",
+                ("mp_appid", "WANGJU_MP_APPID"),
+                ("mp_secret", "WANGJU_MP_SECRET"),
+            ),
+            AppCredentials {
+                appid: String::new(),
+                secret: SecretString::from(""),
+            },
+        );
+        let miniapp = p.or(
+            credentials(
+                raw.miniapp_appid,
+                raw.miniapp_secret,
+                SANDBOX_MINIAPP_APPID,
+                production,
+                ("miniapp_appid", "WANGJU_MINIAPP_APPID"),
+                ("miniapp_secret", "WANGJU_MINIAPP_SECRET"),
+            ),
+            AppCredentials {
+                appid: String::new(),
+                secret: SecretString::from(""),
+            },
+        );
+        let mp_aes_key = p.or(
+            check_aes_key(raw.mp_aes_key, "mp_aes_key", "WANGJU_MP_AES_KEY"),
+            None,
+        );
+        let mp_keys = PushKeys {
+            token: p.or(
+                required_secret(
+                    raw.mp_token,
+                    SANDBOX_MP_TOKEN,
+                    production,
+                    ("mp_token", "WANGJU_MP_TOKEN"),
                 ),
-            )?,
+                SecretString::from(""),
+            ),
+            aes_key_previous: p.or(
+                check_aes_key(
+                    raw.mp_aes_key_previous,
+                    "mp_aes_key_previous",
+                    "WANGJU_MP_AES_KEY_PREVIOUS",
+                ),
+                None,
+            ),
+            message_mode: p.or(
+                message_mode(
+                    raw.mp_message_mode.as_deref(),
+                    mp_aes_key.is_some(),
+                    (
+                        "mp_message_mode",
+                        "WANGJU_MP_MESSAGE_MODE",
+                        "WANGJU_MP_AES_KEY",
+                    ),
+                ),
+                MessageMode::Plain,
+            ),
             aes_key: mp_aes_key,
         };
-        let miniapp_aes_key = check_aes_key(
-            raw.miniapp_aes_key,
-            "miniapp_aes_key",
-            "WANGJU_MINIAPP_AES_KEY",
-        )?;
+        let miniapp_aes_key = p.or(
+            check_aes_key(
+                raw.miniapp_aes_key,
+                "miniapp_aes_key",
+                "WANGJU_MINIAPP_AES_KEY",
+            ),
+            None,
+        );
         let miniapp_keys = PushKeys {
-            token: required_secret(
-                raw.miniapp_token,
-                SANDBOX_MINIAPP_TOKEN,
-                production,
-                ("miniapp_token", "WANGJU_MINIAPP_TOKEN"),
-            )?,
-            message_mode: message_mode(
-                raw.miniapp_message_mode.as_deref(),
-                miniapp_aes_key.is_some(),
-                (
-                    "miniapp_message_mode",
-                    "WANGJU_MINIAPP_MESSAGE_MODE",
-                    "WANGJU_MINIAPP_AES_KEY",
+            token: p.or(
+                required_secret(
+                    raw.miniapp_token,
+                    SANDBOX_MINIAPP_TOKEN,
+                    production,
+                    ("miniapp_token", "WANGJU_MINIAPP_TOKEN"),
                 ),
-            )?,
+                SecretString::from(""),
+            ),
+            message_mode: p.or(
+                message_mode(
+                    raw.miniapp_message_mode.as_deref(),
+                    miniapp_aes_key.is_some(),
+                    (
+                        "miniapp_message_mode",
+                        "WANGJU_MINIAPP_MESSAGE_MODE",
+                        "WANGJU_MINIAPP_AES_KEY",
+                    ),
+                ),
+                MessageMode::Plain,
+            ),
             aes_key: miniapp_aes_key,
             aes_key_previous: None,
         };
 
         let budget_ms = raw.callback_budget_ms.unwrap_or(4_000);
         if !(100..=4_900).contains(&budget_ms) {
-            return Err(invalid(
+            p.push(invalid(
                 "callback_budget_ms",
                 "WANGJU_CALLBACK_BUDGET_MS",
                 "must be between 100 and 4900: WeChat gives up after 5 s",
@@ -490,65 +571,85 @@ impl Settings {
             Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(invalid(
+                p.push(invalid(
                     "log_format",
                     "WANGJU_LOG_FORMAT",
                     format!("`{other}` is neither `pretty` nor `json`"),
                 ));
+                LogFormat::Pretty
             }
         };
 
         let max_connections = raw.db_max_connections.unwrap_or(10);
         if max_connections == 0 {
-            return Err(invalid(
+            p.push(invalid(
                 "db_max_connections",
                 "WANGJU_DB_MAX_CONNECTIONS",
                 "must be at least 1",
             ));
         }
 
-        Ok(Self {
+        let settings = Self {
             env,
             http: HttpSettings {
                 listen,
                 public_url,
-                max_body_bytes: positive(
-                    raw.max_body_bytes,
-                    1024 * 1024,
-                    ("max_body_bytes", "WANGJU_MAX_BODY_BYTES"),
-                )?,
-                max_upload_bytes: positive(
-                    raw.max_upload_bytes,
-                    200 * 1024 * 1024,
-                    ("max_upload_bytes", "WANGJU_MAX_UPLOAD_BYTES"),
-                )?,
-                shutdown_grace: Duration::from_secs(raw.shutdown_grace_s.unwrap_or(25)),
-                trusted_proxies: trusted_proxies(raw.trusted_proxies.as_deref())?,
-                logins_per_ip_per_minute: u32::try_from(positive(
-                    raw.logins_per_ip_per_minute.map(u64::from),
-                    600,
-                    (
-                        "logins_per_ip_per_minute",
-                        "WANGJU_LOGINS_PER_IP_PER_MINUTE",
+                max_body_bytes: p.or(
+                    positive(
+                        raw.max_body_bytes,
+                        1024 * 1024,
+                        ("max_body_bytes", "WANGJU_MAX_BODY_BYTES"),
                     ),
-                )?)
+                    1,
+                ),
+                max_upload_bytes: p.or(
+                    positive(
+                        raw.max_upload_bytes,
+                        200 * 1024 * 1024,
+                        ("max_upload_bytes", "WANGJU_MAX_UPLOAD_BYTES"),
+                    ),
+                    1,
+                ),
+                shutdown_grace: Duration::from_secs(raw.shutdown_grace_s.unwrap_or(25)),
+                trusted_proxies: p.or(trusted_proxies(raw.trusted_proxies.as_deref()), Vec::new()),
+                logins_per_ip_per_minute: u32::try_from(p.or(
+                    positive(
+                        raw.logins_per_ip_per_minute.map(u64::from),
+                        600,
+                        (
+                            "logins_per_ip_per_minute",
+                            "WANGJU_LOGINS_PER_IP_PER_MINUTE",
+                        ),
+                    ),
+                    1,
+                ))
                 .unwrap_or(u32::MAX),
-                upload_files_per_day: positive(
-                    raw.upload_files_per_day,
-                    100,
-                    ("upload_files_per_day", "WANGJU_UPLOAD_FILES_PER_DAY"),
-                )?,
-                upload_bytes_per_day: positive(
-                    raw.upload_mib_per_day,
-                    1024,
-                    ("upload_mib_per_day", "WANGJU_UPLOAD_MIB_PER_DAY"),
-                )?
-                .saturating_mul(1024 * 1024),
-                max_connections: usize::try_from(positive(
-                    raw.max_connections,
-                    2048,
-                    ("max_connections", "WANGJU_MAX_CONNECTIONS"),
-                )?)
+                upload_files_per_day: p.or(
+                    positive(
+                        raw.upload_files_per_day,
+                        100,
+                        ("upload_files_per_day", "WANGJU_UPLOAD_FILES_PER_DAY"),
+                    ),
+                    1,
+                ),
+                upload_bytes_per_day: p
+                    .or(
+                        positive(
+                            raw.upload_mib_per_day,
+                            1024,
+                            ("upload_mib_per_day", "WANGJU_UPLOAD_MIB_PER_DAY"),
+                        ),
+                        1,
+                    )
+                    .saturating_mul(1024 * 1024),
+                max_connections: usize::try_from(p.or(
+                    positive(
+                        raw.max_connections,
+                        2048,
+                        ("max_connections", "WANGJU_MAX_CONNECTIONS"),
+                    ),
+                    1,
+                ))
                 .unwrap_or(usize::MAX),
             },
             database: DatabaseSettings {
@@ -558,17 +659,24 @@ impl Settings {
             campaign_path: data_file(raw.campaign, "campaign.toml"),
             replies_path: data_file(raw.replies, "replies.toml"),
             notices_path: data_file(raw.notices, "notifications.toml"),
-            image_memory_budget: positive(
-                raw.image_memory_budget_mib,
-                512,
-                ("image_memory_budget_mib", "WANGJU_IMAGE_MEMORY_BUDGET_MIB"),
-            )?
-            .saturating_mul(1024 * 1024),
-            photo_draft_ttl: Duration::from_secs(positive(
-                raw.photo_draft_ttl_s,
-                24 * 3600,
-                ("photo_draft_ttl_s", "WANGJU_PHOTO_DRAFT_TTL_S"),
-            )?),
+            image_memory_budget: p
+                .or(
+                    positive(
+                        raw.image_memory_budget_mib,
+                        512,
+                        ("image_memory_budget_mib", "WANGJU_IMAGE_MEMORY_BUDGET_MIB"),
+                    ),
+                    1,
+                )
+                .saturating_mul(1024 * 1024),
+            photo_draft_ttl: Duration::from_secs(p.or(
+                positive(
+                    raw.photo_draft_ttl_s,
+                    24 * 3600,
+                    ("photo_draft_ttl_s", "WANGJU_PHOTO_DRAFT_TTL_S"),
+                ),
+                1,
+            )),
             storage: StorageSettings {
                 url: storage,
                 s3_keys,
@@ -576,19 +684,25 @@ impl Settings {
             wechat: WechatSettings {
                 mode,
                 api_base,
-                connect_timeout: Duration::from_millis(positive(
-                    raw.wechat_connect_timeout_ms,
-                    3_000,
-                    (
-                        "wechat_connect_timeout_ms",
-                        "WANGJU_WECHAT_CONNECT_TIMEOUT_MS",
+                connect_timeout: Duration::from_millis(p.or(
+                    positive(
+                        raw.wechat_connect_timeout_ms,
+                        3_000,
+                        (
+                            "wechat_connect_timeout_ms",
+                            "WANGJU_WECHAT_CONNECT_TIMEOUT_MS",
+                        ),
                     ),
-                )?),
-                read_timeout: Duration::from_millis(positive(
-                    raw.wechat_read_timeout_ms,
-                    10_000,
-                    ("wechat_read_timeout_ms", "WANGJU_WECHAT_READ_TIMEOUT_MS"),
-                )?),
+                    1,
+                )),
+                read_timeout: Duration::from_millis(p.or(
+                    positive(
+                        raw.wechat_read_timeout_ms,
+                        10_000,
+                        ("wechat_read_timeout_ms", "WANGJU_WECHAT_READ_TIMEOUT_MS"),
+                    ),
+                    1,
+                )),
                 mp,
                 miniapp,
                 callback: CallbackSettings {
@@ -599,22 +713,26 @@ impl Settings {
                 },
             },
             admin_token: raw.admin_token.filter(|t| !t.expose_secret().is_empty()),
-            job_poll: Duration::from_millis(positive(
-                raw.job_poll_ms,
-                1000,
-                ("job_poll_ms", "WANGJU_JOB_POLL_MS"),
-            )?),
+            job_poll: Duration::from_millis(p.or(
+                positive(raw.job_poll_ms, 1000, ("job_poll_ms", "WANGJU_JOB_POLL_MS")),
+                1,
+            )),
             listing_cache: Duration::from_millis(raw.listing_cache_ms.unwrap_or(1000)),
-            outbox_retry_base: Duration::from_millis(positive(
-                raw.outbox_retry_base_ms,
-                30_000,
-                ("outbox_retry_base_ms", "WANGJU_OUTBOX_RETRY_BASE_MS"),
-            )?),
+            outbox_retry_base: Duration::from_millis(p.or(
+                positive(
+                    raw.outbox_retry_base_ms,
+                    30_000,
+                    ("outbox_retry_base_ms", "WANGJU_OUTBOX_RETRY_BASE_MS"),
+                ),
+                1,
+            )),
             log_format,
             log_filter: raw
                 .log_filter
                 .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".to_owned()),
-        })
+        };
+        p.finish()?;
+        Ok(settings)
     }
 }
 
@@ -756,25 +874,19 @@ fn check_aes_key(
     value: Option<SecretString>,
     key: &'static str,
     name: &'static str,
-) -> Result<Option<SecretString>, SettingsError> {
-    match value.filter(|s| !s.expose_secret().is_empty()) {
-        None => Ok(None),
-        Some(secret) => {
-            let text = secret.expose_secret();
-            if text.len() != 43
-                || !text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
-            {
-                return Err(invalid(
+) -> Result<Option<EncodingAesKey>, SettingsError> {
+    value
+        .filter(|s| !s.expose_secret().is_empty())
+        .map(|secret| {
+            EncodingAesKey::parse(secret.expose_secret()).map_err(|_| {
+                invalid(
                     key,
                     name,
                     "an EncodingAESKey is exactly 43 base64 characters",
-                ));
-            }
-            Ok(Some(secret))
-        }
-    }
+                )
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

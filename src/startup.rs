@@ -16,7 +16,8 @@ use crate::{
     jobs::{
         inbox::run_inbox,
         outbox::{OutboxPolicy, run_outbox},
-        worker::{JobDeps, run_worker},
+        sandbox::{PUSHES_WAITING, run_sandbox_pushes},
+        worker::run_worker,
     },
     metrics::Metrics,
     repo::{self, wechat_tokens::DbTokenStore},
@@ -27,13 +28,10 @@ use crate::{
     },
     service::admin_tokens,
     service::health::StorageProbe,
-    service::{
-        callback::{PushDeps, PushEndpoint},
-        campaign::PhaseClock,
-        notifications,
-    },
+    service::{callback::PushEndpoint, campaign::PhaseClock, notifications},
     service::{listing::ListingPages, rankings::Rankings, rate::KeyedRate, votes::VoteLimits},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
+    state::AppState,
     storage::{MediaStore, image::DecodeBudget},
     wechat::{
         client::{self, ClientConfig, Credentials, MemoryTokenStore, WechatClient},
@@ -56,41 +54,6 @@ const STORAGE_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(5)
 /// Largest accepted WeChat push: messages are small, encrypted ones about 3x larger.
 const CALLBACK_BODY_LIMIT: u64 = 256 * 1024;
 
-/// What every handler may reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// Database pool.
-    pub db: DatabaseConnection,
-    /// The campaign.
-    pub campaign: Arc<Campaign>,
-    /// The current phase.
-    pub phase: PhaseClock,
-    /// Notices sent to authors and at milestones.
-    pub notices: Arc<Notices>,
-    /// The WeChat push endpoint.
-    pub push: PushDeps,
-    /// Media storage.
-    pub store: MediaStore,
-    /// Memory all image decodes together may take.
-    pub image_budget: DecodeBudget,
-    /// Readiness of media storage (cached).
-    pub storage_probe: StorageProbe,
-    /// Validated settings.
-    pub settings: Arc<Settings>,
-    /// Metrics registry.
-    pub metrics: Metrics,
-    /// The one WeChat API client (live, or the sandbox simulator).
-    pub wechat: WechatClient,
-    /// Request rates of voting.
-    pub vote_limits: VoteLimits,
-    /// Logins per client address.
-    pub login_rate: KeyedRate<String>,
-    /// Public rankings (cached).
-    pub rankings: Rankings,
-    /// Public listing pages (cached).
-    pub listing: ListingPages,
-}
-
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -112,9 +75,6 @@ pub enum StartupError {
     /// Media storage.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
-    /// A WeChat key.
-    #[error(transparent)]
-    Key(#[from] crate::service::callback::KeyError),
     /// Metrics registry.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -145,7 +105,7 @@ impl Application {
         let campaign = Arc::new(Campaign::load(&settings.campaign_path)?);
         let replies = Arc::new(Replies::load(&settings.replies_path)?);
         let notices = Arc::new(Notices::load(&settings.notices_path)?);
-        let endpoint = PushEndpoint::new(&settings)?;
+        let endpoint = PushEndpoint::new(&settings);
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
         for unit in &campaign.units {
@@ -183,14 +143,8 @@ impl Application {
                 storage_probe: StorageProbe::new(store.clone(), STORAGE_PROBE_TTL),
                 image_budget: DecodeBudget::new(settings.image_memory_budget, IMAGE_BUDGET_WAIT),
                 store,
-                push: PushDeps {
-                    db: db.clone(),
-                    campaign: campaign.clone(),
-                    replies,
-                    notices: notices.clone(),
-                    phase: phase.clone(),
-                    endpoint,
-                },
+                replies,
+                push_endpoint: endpoint,
                 vote_limits: VoteLimits::new(&campaign.voting),
                 login_rate: KeyedRate::per_minute(
                     std::num::NonZeroU32::new(settings.http.logins_per_ip_per_minute)
@@ -235,14 +189,7 @@ impl Application {
             .with(Observe::new(self.state.metrics.clone(), limits));
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(run_worker(
-            JobDeps {
-                db: self.state.db.clone(),
-                wechat: self.state.wechat.clone(),
-                store: self.state.store.clone(),
-                image_budget: self.state.image_budget.clone(),
-                campaign: self.state.campaign.clone(),
-                notices: self.state.notices.clone(),
-            },
+            self.state.clone(),
             self.state.settings.job_poll,
             jobs_stopped,
         ));
@@ -260,10 +207,21 @@ impl Application {
             stop_jobs.subscribe(),
         ));
         let inbox = tokio::spawn(run_inbox(
-            self.state.push.clone(),
+            self.state.push(),
             self.state.settings.job_poll,
             stop_jobs.subscribe(),
         ));
+        if let Some(sandbox) = self.state.wechat.sandbox_handle() {
+            let (pushes, waiting) = tokio::sync::mpsc::channel(PUSHES_WAITING);
+            sandbox.push_to(pushes);
+            let wechat = &self.state.settings.wechat;
+            tokio::spawn(run_sandbox_pushes(
+                waiting,
+                self.state.push(),
+                wechat.callback.miniapp.clone(),
+                wechat.miniapp.appid.clone(),
+            ));
+        }
         tracing::info!(addr = %self.local_addr, "listening");
         // A connection that sends nothing for this long (a stalled header, an idle keep-alive)
         // is closed; bodies that trickle are cut by the body pace in `Observe`.

@@ -9,8 +9,8 @@ use crate::{
     cli::CliError,
     settings::Settings,
     wechat::{
-        crypto::{EncodingAesKey, KeySlot, MessageCrypt, random_nonce},
-        signature,
+        crypto::{EncodingAesKey, MessageCrypt},
+        push::{MessageMode, sign_push},
     },
 };
 
@@ -139,10 +139,7 @@ pub async fn run(settings: &Settings, args: SimulateArgs) -> Result<(), CliError
     let token = callback.token.expose_secret();
     let crypt = callback
         .aes_key
-        .as_ref()
-        .map(|key| EncodingAesKey::parse(key.expose_secret()))
-        .transpose()
-        .map_err(|e| CliError::Input(format!("WANGJU_MP_AES_KEY: {e}")))?
+        .clone()
         .map(|key| MessageCrypt::new(settings.wechat.mp.appid.clone(), key, None));
     let mode = args.mode.unwrap_or(if crypt.is_some() {
         Mode::Safe
@@ -157,48 +154,26 @@ pub async fn run(settings: &Settings, args: SimulateArgs) -> Result<(), CliError
     let now = chrono::Utc::now().timestamp();
     let msg_id: i64 = rand::rng().random_range(1..i64::MAX);
     let xml = push_xml(&args.push, &args.from, now, msg_id);
-    let timestamp = now.to_string();
-    let nonce = random_nonce();
-    let mut query = vec![
-        ("signature", signature::sign(&[token, &timestamp, &nonce])),
-        ("timestamp", timestamp.clone()),
-        ("nonce", nonce.clone()),
-        ("openid", args.from.clone()),
-    ];
-    let body = match (mode, &crypt) {
-        (Mode::Plain, _) => xml.clone(),
-        (_, None) => {
-            // The sandbox has no key of its own: offer one to set on both sides.
-            return Err(CliError::Input(format!(
-                "compatible and safe modes need the EncodingAESKey that the server uses; \
-                 for the sandbox, start the server and simulate with the same new key, for example \
-                 WANGJU_MP_AES_KEY={}",
-                EncodingAesKey::generate()
-            )));
-        }
-        (Mode::Compatible | Mode::Safe, Some(crypt)) => {
-            let encrypt = crypt.encrypt(KeySlot::Current, &xml);
-            query.push(("encrypt_type", "aes".to_owned()));
-            query.push((
-                "msg_signature",
-                signature::msg_signature(token, &timestamp, &nonce, &encrypt),
-            ));
-            let sealed = cdata("Encrypt", &encrypt);
-            if mode == Mode::Safe {
-                format!(
-                    "<xml>{}{sealed}</xml>",
-                    cdata("ToUserName", "gh_wangju_simulator")
-                )
-            } else {
-                xml.replacen("</xml>", &format!("{sealed}</xml>"), 1)
-            }
-        }
+    let message_mode = match mode {
+        Mode::Plain => MessageMode::Plain,
+        Mode::Compatible => MessageMode::Compatible,
+        Mode::Safe => MessageMode::Safe,
+    };
+    let Some(signed) = sign_push(token, crypt.as_ref(), message_mode, &xml, now) else {
+        // The sandbox has no key of its own: offer one to set on both sides.
+        return Err(CliError::Input(format!(
+            "compatible and safe modes need the EncodingAESKey that the server uses; \
+             for the sandbox, start the server and simulate with the same new key, for example \
+             WANGJU_MP_AES_KEY={}",
+            EncodingAesKey::generate()
+        )));
     };
     let response = reqwest::Client::new()
         .post(&url)
-        .query(&query)
+        .query(&signed.query)
+        .query(&[("openid", args.from.as_str())])
         .header("content-type", "text/xml")
-        .body(body)
+        .body(signed.body)
         .send()
         .await
         .map_err(|e| CliError::Input(format!("cannot reach {url}: {e}")))?;

@@ -3,6 +3,7 @@
 
 pub mod inbox;
 pub mod outbox;
+pub mod sandbox;
 pub mod worker;
 
 use std::{future::Future, time::Duration};

@@ -125,7 +125,7 @@ async fn send_one(
             "recipient has no mini-program identity".to_owned(),
         ));
     };
-    if !repo::notifications::take_credit(db, row.person_id, &row.template_id).await? {
+    if !repo::subscriptions::take_credit(db, row.person_id, &row.template_id).await? {
         return Ok(Outcome::Failed(
             "no send credit: the user has not accepted this template".to_owned(),
         ));
@@ -144,7 +144,7 @@ async fn send_one(
     };
     if !matches!(outcome, Outcome::Sent(_)) {
         // WeChat did not accept it: the credit is not used.
-        repo::notifications::return_credit(db, row.person_id, &row.template_id).await?;
+        repo::subscriptions::return_credit(db, row.person_id, &row.template_id).await?;
     }
     Ok(outcome)
 }
@@ -156,9 +156,9 @@ pub async fn tick(
     policy: &OutboxPolicy,
 ) -> Result<(usize, bool), DbErr> {
     let now = Utc::now();
-    repo::notifications::expire_in_flight(db, now).await?;
+    repo::outbox::expire_in_flight(db, now).await?;
     let lease = chrono::Duration::from_std(policy.lease).unwrap_or(chrono::Duration::minutes(5));
-    let rows = repo::notifications::claim(db, now, now + lease, 50).await?;
+    let rows = repo::outbox::claim(db, now, now + lease, 50).await?;
     let claimed = rows.len();
     let mut paused = false;
     for row in rows {
@@ -191,8 +191,7 @@ pub async fn tick(
                 )
             }
         };
-        repo::notifications::settle(db, row.id, (state, msgid), reason.as_deref(), retry_at, now)
-            .await?;
+        repo::outbox::settle(db, row.id, (state, msgid), reason.as_deref(), retry_at, now).await?;
     }
     Ok((claimed, paused))
 }

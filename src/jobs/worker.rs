@@ -3,38 +3,20 @@
 //! A job runs at least once: a worker that dies mid-job loses its lease and another worker
 //! takes the job over. Handlers are written so that running twice does no harm.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
 use crate::{
-    campaign::Campaign,
     domain::job::Job,
     error::AppError,
     repo,
     service::{auth, media, moderation, notifications, uploads},
-    storage::MediaStore,
-    wechat::client::{CustomMessage, ErrorClass, WechatClient, WechatError},
+    state::AppState,
+    wechat::client::{CustomMessage, ErrorClass, WechatError},
 };
-
-/// What jobs may use.
-#[derive(Clone)]
-pub struct JobDeps {
-    /// Database.
-    pub db: DatabaseConnection,
-    /// WeChat.
-    pub wechat: WechatClient,
-    /// Media storage.
-    pub store: MediaStore,
-    /// Memory all image decodes together may take.
-    pub image_budget: crate::storage::image::DecodeBudget,
-    /// The campaign.
-    pub campaign: Arc<Campaign>,
-    /// Notices sent to authors.
-    pub notices: Arc<crate::campaign::notices::Notices>,
-}
 
 /// How a job attempt ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +76,7 @@ pub fn backoff_from(base: Duration, attempts: i32) -> Duration {
 }
 
 /// Runs one job.
-async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
+async fn run(deps: &AppState, job: &Job) -> Result<(), JobError> {
     match job {
         Job::FetchWechatMedia { upload_id } => {
             let copy = media::Copy {
@@ -136,7 +118,7 @@ async fn run(deps: &JobDeps, job: &Job) -> Result<(), JobError> {
 }
 
 /// Claims and runs due jobs once; returns how many were claimed.
-pub async fn tick(deps: &JobDeps) -> Result<usize, DbErr> {
+pub async fn tick(deps: &AppState) -> Result<usize, DbErr> {
     let now = Utc::now();
     let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(2));
     let claimed = repo::jobs::claim_due(&deps.db, now, now + lease, 16).await?;
@@ -171,7 +153,7 @@ const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 
 /// Deletes what only needs to live a while: callback receipts, push seals, finished jobs and
 /// orphaned media files.
-async fn clean_up(deps: &JobDeps) {
+async fn clean_up(deps: &AppState) {
     let now = Utc::now();
     if let Err(err) = clean_up_rows(&deps.db, now).await {
         tracing::warn!(error = %err, "clean-up of old rows failed");
@@ -196,7 +178,7 @@ async fn clean_up_rows(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()
 }
 
 /// Runs until `stop` turns true: polls for jobs every `poll`, cleans up hourly.
-pub async fn run_worker(deps: JobDeps, poll: Duration, stop: watch::Receiver<bool>) {
+pub async fn run_worker(deps: AppState, poll: Duration, stop: watch::Receiver<bool>) {
     let last_cleanup = std::sync::Mutex::new(None::<tokio::time::Instant>);
     super::poll_until_stopped("job worker", poll, stop, || async {
         let cleanup_due = {

@@ -18,6 +18,7 @@ const QUEUE: QueueColumns<inbox::Entity> = QueueColumns {
     id: inbox::Column::Id,
     state: inbox::Column::State,
     ready: PENDING,
+    claimed: None,
     run_at: inbox::Column::RunAt,
     locked_until: inbox::Column::LockedUntil,
     attempts: inbox::Column::Attempts,

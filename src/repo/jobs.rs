@@ -40,6 +40,7 @@ const QUEUE: super::lease::QueueColumns<job::Entity> = super::lease::QueueColumn
     id: job::Column::Id,
     state: job::Column::State,
     ready: "queued",
+    claimed: None,
     run_at: job::Column::RunAt,
     locked_until: job::Column::LockedUntil,
     attempts: job::Column::Attempts,

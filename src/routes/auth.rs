@@ -6,7 +6,7 @@ use poem_openapi::{SecurityScheme, auth::Bearer};
 use crate::{
     error::AppError,
     service::admin_tokens::{self, AdminIdentity},
-    startup::AppState,
+    state::AppState,
 };
 
 /// An admin bearer token (`wangju admin token`), resolved to its identity.

@@ -8,7 +8,7 @@ use poem::{
 use crate::{
     error::AppError,
     service::callback::{self, PushApp, PushQuery},
-    startup::AppState,
+    state::AppState,
 };
 
 fn xml_or_text(body: String) -> Response {
@@ -28,12 +28,12 @@ async fn receive(
 ) -> poem::Result<Response> {
     let body = String::from_utf8(body)
         .map_err(|_| AppError::BadRequest("push body is not UTF-8".to_owned()))?;
-    let answer = callback::receive(&state.push, app, query, &body).await?;
+    let answer = callback::receive(&state.push(), app, query, &body).await?;
     Ok(xml_or_text(answer))
 }
 
 fn echo(state: &AppState, app: PushApp, query: &PushQuery) -> poem::Result<Response> {
-    let echo = callback::verify_url(&state.push.endpoint, app, query)?;
+    let echo = callback::verify_url(&state.push_endpoint, app, query)?;
     Ok(echo
         .with_content_type("text/plain; charset=utf-8")
         .into_response())

@@ -3,7 +3,7 @@
 use poem::{IntoResponse, handler, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
-use crate::{routes::Tag, service::health, startup::AppState};
+use crate::{routes::Tag, service::health, state::AppState};
 
 /// Health probes for load balancers and orchestrators.
 pub struct HealthApi;

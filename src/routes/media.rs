@@ -7,7 +7,7 @@ use poem::{
     web::{Data, Path},
 };
 
-use crate::{error::AppError, startup::AppState, storage::sniff};
+use crate::{error::AppError, state::AppState, storage::sniff};
 
 /// What a `Range` header asks of a file of `size` bytes.
 #[derive(Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ pub mod strict_json;
 use poem::{EndpointExt, IntoEndpoint, IntoResponse, Route, get};
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// OpenAPI tags, one per audience.
 #[derive(Tags)]
@@ -43,7 +43,7 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
     // poem-openapi implements its trait for tuples of up to 16: one tuple per audience.
     let mini_program = (
         api::auth::AuthApi,
-        api::me::MeApi,
+        api::people::MeApi,
         api::campaign::CampaignApi,
         api::uploads::UploadsApi,
         api::works::WorksApi,
@@ -53,9 +53,9 @@ pub fn build(state: AppState) -> impl IntoEndpoint {
     let admin = (
         admin::tokens::TokensApi,
         admin::campaign::CampaignAdminApi,
-        admin::works::ReviewApi,
-        admin::votes::VoteAuditApi,
-        admin::scores::JuryApi,
+        admin::review::ReviewApi,
+        admin::vote_audit::VoteAuditApi,
+        admin::jury::JuryApi,
         admin::awards::AwardsApi,
         admin::stats::StatsApi,
         admin::export::ExportApi,

@@ -17,45 +17,29 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use tokio::time::Instant;
 
+/// The push query, as the route extracts it.
+pub use crate::wechat::push::PushQuery;
+
 use crate::{
-    campaign::{Campaign, notices::Notices, replies::Replies},
+    campaign::{Campaign, PhaseKey, notices::Notices, replies::Replies},
     domain::job::Job,
     domain::token::hash_token,
     error::AppError,
     repo,
     service::{
         campaign::PhaseClock,
-        chat::{self, ChatContext, Plan},
+        chat::{self, Action, ChatContext, Plan},
     },
-    settings::{CallbackSettings, MessageMode, PushKeys, Settings},
+    settings::{PushKeys, Settings},
     wechat::{
-        crypto::{EncodingAesKey, KeySlot, MessageCrypt, random_nonce},
-        inbound::{EncryptedEnvelope, Inbound, InboundKind},
+        crypto::MessageCrypt,
+        inbound::{Inbound, InboundKind},
+        push::{Opened, PushGate, Refused},
         reply::{NEWS_CAP_EVENT, NEWS_CAP_MESSAGE, Reply, SUCCESS},
-        signature,
     },
 };
-
-/// The query WeChat sends with every push.
-#[derive(Debug, Default, Deserialize)]
-pub struct PushQuery {
-    /// sha1 of token, timestamp, nonce (plain mode and URL verification).
-    pub signature: Option<String>,
-    /// Unix seconds, as text.
-    pub timestamp: Option<String>,
-    /// Random text.
-    pub nonce: Option<String>,
-    /// URL verification challenge.
-    pub echostr: Option<String>,
-    /// `aes` in compatible and safe modes.
-    pub encrypt_type: Option<String>,
-    /// sha1 of token, timestamp, nonce, Encrypt (aes mode).
-    pub msg_signature: Option<String>,
-}
 
 /// Which app a push is for: the receiver id inside encrypted pushes differs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,78 +50,37 @@ pub enum PushApp {
     MiniProgram,
 }
 
-/// Keys and limits of the push endpoints, built once from the settings.
+/// The push endpoints' gates and limits, built once from the settings.
 #[derive(Clone)]
 pub struct PushEndpoint {
-    mp: AppKeys,
-    miniapp: AppKeys,
+    mp: PushGate,
+    miniapp: PushGate,
     budget: Duration,
-    replay_window: Option<Duration>,
     draft_ttl: Duration,
 }
 
-/// One app's push token, decryption and message mode.
-#[derive(Clone)]
-struct AppKeys {
-    token: SecretString,
-    crypt: Option<Arc<MessageCrypt>>,
-    mode: MessageMode,
-}
-
-/// A key in the settings could not be used.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration: {name}: {reason}")]
-pub struct KeyError {
-    name: &'static str,
-    reason: String,
-}
-
-impl AppKeys {
-    fn new(keys: &PushKeys, appid: &str, names: [&'static str; 2]) -> Result<Self, KeyError> {
-        let parse = |secret: &Option<SecretString>, name: &'static str| {
-            secret
-                .as_ref()
-                .map(|s| {
-                    EncodingAesKey::parse(s.expose_secret()).map_err(|e| KeyError {
-                        name,
-                        reason: e.to_string(),
-                    })
-                })
-                .transpose()
-        };
-        let previous = parse(&keys.aes_key_previous, names[1])?;
-        let crypt = parse(&keys.aes_key, names[0])?
-            .map(|key| Arc::new(MessageCrypt::new(appid, key, previous)));
-        Ok(Self {
-            token: keys.token.clone(),
-            crypt,
-            mode: keys.message_mode,
-        })
-    }
+fn gate(keys: &PushKeys, appid: &str, replay_window: Option<Duration>) -> PushGate {
+    let crypt = keys
+        .aes_key
+        .clone()
+        .map(|key| MessageCrypt::new(appid, key, keys.aes_key_previous.clone()));
+    PushGate::new(keys.token.clone(), crypt, keys.message_mode, replay_window)
 }
 
 impl PushEndpoint {
-    /// Builds the endpoints' keys from the settings.
-    pub fn new(settings: &Settings) -> Result<Self, KeyError> {
-        let callback: &CallbackSettings = &settings.wechat.callback;
-        Ok(Self {
-            mp: AppKeys::new(
-                &callback.mp,
-                &settings.wechat.mp.appid,
-                ["WANGJU_MP_AES_KEY", "WANGJU_MP_AES_KEY_PREVIOUS"],
-            )?,
-            miniapp: AppKeys::new(
-                &callback.miniapp,
-                &settings.wechat.miniapp.appid,
-                ["WANGJU_MINIAPP_AES_KEY", "WANGJU_MINIAPP_AES_KEY_PREVIOUS"],
-            )?,
+    /// Builds both apps' gates from the settings.
+    pub fn new(settings: &Settings) -> Self {
+        let callback = &settings.wechat.callback;
+        let window = callback.replay_window;
+        Self {
+            mp: gate(&callback.mp, &settings.wechat.mp.appid, window),
+            miniapp: gate(&callback.miniapp, &settings.wechat.miniapp.appid, window),
             budget: callback.budget,
-            replay_window: callback.replay_window,
             draft_ttl: settings.photo_draft_ttl,
-        })
+        }
     }
 
-    fn keys(&self, app: PushApp) -> &AppKeys {
+    fn gate(&self, app: PushApp) -> &PushGate {
         match app {
             PushApp::OfficialAccount => &self.mp,
             PushApp::MiniProgram => &self.miniapp,
@@ -167,34 +110,25 @@ fn forbidden(reason: &str) -> AppError {
     AppError::Forbidden
 }
 
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Forbidden(reason) => forbidden(reason),
+            Refused::Unreadable(reason) => {
+                tracing::warn!(%reason, "push unreadable");
+                AppError::BadRequest(reason)
+            }
+        }
+    }
+}
+
 /// URL verification (GET): the raw `echostr` if the signature is right.
 pub fn verify_url(
     endpoint: &PushEndpoint,
     app: PushApp,
     query: &PushQuery,
 ) -> Result<String, AppError> {
-    let (Some(signature), Some(timestamp), Some(nonce), Some(echostr)) = (
-        &query.signature,
-        &query.timestamp,
-        &query.nonce,
-        &query.echostr,
-    ) else {
-        return Err(AppError::BadRequest(
-            "signature, timestamp, nonce and echostr are required".to_owned(),
-        ));
-    };
-    let token = endpoint.keys(app).token.expose_secret();
-    if !signature::verify_signature(token, timestamp, nonce, signature) {
-        return Err(forbidden("bad signature on URL verification"));
-    }
-    Ok(echostr.clone())
-}
-
-/// An authenticated push, decrypted if it came encrypted.
-struct Opened {
-    plaintext: String,
-    key: Option<(Arc<MessageCrypt>, KeySlot)>,
-    seal: Seal,
+    Ok(endpoint.gate(app).verify_url(query)?)
 }
 
 /// What identifies a signed query and the body it came with, for replay protection.
@@ -205,74 +139,17 @@ struct Seal {
     body: String,
 }
 
-fn open(
-    endpoint: &PushEndpoint,
-    app: PushApp,
-    query: &PushQuery,
-    body: &str,
-) -> Result<Opened, AppError> {
-    let (Some(timestamp), Some(nonce)) = (&query.timestamp, &query.nonce) else {
-        return Err(forbidden("timestamp or nonce missing"));
-    };
-    let sent = timestamp
-        .parse::<i64>()
-        .map_err(|_| forbidden("timestamp is not a number"))?;
-    if let Some(window) = endpoint.replay_window {
-        let skew = Utc::now().timestamp().abs_diff(sent);
-        if skew > window.as_secs() {
-            return Err(forbidden("timestamp outside the replay window"));
+impl Seal {
+    fn of(opened: &Opened, body: &str) -> Self {
+        let signed = &opened.signed;
+        Self {
+            query: hash_token(&format!(
+                "{}\0{}\0{}",
+                signed.timestamp, signed.nonce, signed.signature
+            )),
+            body: hash_token(body),
         }
     }
-    let keys = endpoint.keys(app);
-    let token = keys.token.expose_secret();
-    let encrypted = query.encrypt_type.as_deref() == Some("aes");
-    // In safe and compatible mode only the encrypted part, signed over its bytes, counts: a plain
-    // push there is a downgrade, since `signature` does not cover the body.
-    if keys.mode.requires_encryption() && !encrypted {
-        return Err(forbidden(
-            "unencrypted push while the account is in safe mode",
-        ));
-    }
-    match &query.signature {
-        Some(signature) if !signature::verify_signature(token, timestamp, nonce, signature) => {
-            return Err(forbidden("bad signature"));
-        }
-        None if !encrypted => return Err(forbidden("signature missing")),
-        _ => {}
-    }
-    let seal = |signed_by: &str| Seal {
-        query: hash_token(&format!("{timestamp}\0{nonce}\0{signed_by}")),
-        body: hash_token(body),
-    };
-    if !encrypted {
-        let signature = query.signature.as_deref().unwrap_or_default();
-        return Ok(Opened {
-            plaintext: body.to_owned(),
-            key: None,
-            seal: seal(signature),
-        });
-    }
-    let Some(msg_signature) = &query.msg_signature else {
-        return Err(forbidden("msg_signature missing"));
-    };
-    let envelope = EncryptedEnvelope::parse(body)
-        .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?
-        .ok_or_else(|| AppError::BadRequest("aes push without Encrypt".to_owned()))?;
-    if !signature::verify_msg_signature(token, timestamp, nonce, &envelope.encrypt, msg_signature) {
-        return Err(forbidden("bad msg_signature"));
-    }
-    let crypt = keys.crypt.clone().ok_or_else(|| {
-        AppError::BadRequest("encrypted push but no EncodingAESKey is configured".to_owned())
-    })?;
-    let decrypted = crypt.decrypt(&envelope.encrypt).map_err(|e| {
-        tracing::warn!(stage = e.stage(), "push could not be decrypted");
-        AppError::BadRequest(format!("cannot decrypt push ({})", e.stage()))
-    })?;
-    Ok(Opened {
-        plaintext: decrypted.plaintext,
-        key: Some((crypt, decrypted.key)),
-        seal: seal(msg_signature),
-    })
 }
 
 /// Handles a push (POST) and returns the HTTP body to answer with.
@@ -283,24 +160,17 @@ pub async fn receive(
     body: &str,
 ) -> Result<String, AppError> {
     let deadline = tokio::time::Instant::now() + deps.endpoint.budget;
-    let opened = open(&deps.endpoint, app, query, body)?;
+    let gate = deps.endpoint.gate(app);
+    let opened = gate.open(query, body, Utc::now().timestamp())?;
     let inbound = Inbound::parse(&opened.plaintext)
         .map_err(|e| AppError::BadRequest(format!("unreadable push: {e}")))?;
     tracing::debug!(msg_type = inbound.kind.msg_type(), "push received");
-    let reply_xml = respond(deps, app, inbound, &opened, deadline).await?;
+    let seal = gate.replay_protected().then(|| Seal::of(&opened, body));
+    let reply_xml = respond(deps, app, inbound, (&opened, seal), deadline).await?;
     if reply_xml.is_empty() {
         return Ok(SUCCESS.to_owned());
     }
-    Ok(match opened.key {
-        Some((crypt, slot)) => crypt.encrypted_reply(
-            slot,
-            deps.endpoint.keys(app).token.expose_secret(),
-            &reply_xml,
-            Utc::now().timestamp(),
-            &random_nonce(),
-        ),
-        None => reply_xml,
-    })
+    Ok(gate.answer(&opened, reply_xml, Utc::now().timestamp()))
 }
 
 fn render(reply: Option<&Reply>, inbound: &Inbound) -> String {
@@ -320,27 +190,28 @@ fn render(reply: Option<&Reply>, inbound: &Inbound) -> String {
     )
 }
 
-/// What the chat handler reads, with the phase in force at `now`.
-async fn context(deps: &PushDeps, now: DateTime<Utc>) -> Result<ChatContext<'_>, AppError> {
-    Ok(ChatContext {
+/// What the chat handler reads, with the phase in force at `now` (looked up once per push).
+fn context(deps: &PushDeps, phase: PhaseKey, now: DateTime<Utc>) -> ChatContext<'_> {
+    ChatContext {
         campaign: &deps.campaign,
         replies: &deps.replies,
         notices: &deps.notices,
-        phase: deps.phase.phase(&deps.db, now).await?,
+        phase,
         now,
         draft_ttl: deps.endpoint.draft_ttl,
-    })
+    }
 }
 
 async fn respond(
     deps: &PushDeps,
     app: PushApp,
     inbound: Inbound,
-    opened: &Opened,
+    (opened, seal): (&Opened, Option<Seal>),
     deadline: Instant,
 ) -> Result<String, AppError> {
     let now = Utc::now();
-    let ctx = context(deps, now).await?;
+    let phase = deps.phase.phase(&deps.db, now).await?;
+    let ctx = context(deps, phase, now);
     let plan = match app {
         PushApp::OfficialAccount => chat::plan(&ctx, &inbound),
         PushApp::MiniProgram => chat::plan_miniapp(&inbound),
@@ -354,7 +225,15 @@ async fn respond(
                 .unwrap_or(Ok(None))?;
             Ok(render(reply.as_ref(), &inbound))
         }
-        Plan::Act => act_within_budget(deps, inbound, opened, now, deadline).await,
+        Plan::Act(action) => {
+            let push = Push {
+                inbound,
+                action,
+                phase,
+                received_at: now,
+            };
+            act_within_budget(deps, push, (opened, seal), deadline).await
+        }
     }
 }
 
@@ -367,12 +246,12 @@ const RESUME_GRACE: Duration = Duration::from_secs(5);
 /// fails or dies leaves the stored push to the inbox worker.
 async fn act_within_budget(
     deps: &PushDeps,
-    inbound: Inbound,
-    opened: &Opened,
-    received_at: DateTime<Utc>,
+    push: Push,
+    (opened, seal): (&Opened, Option<Seal>),
     deadline: Instant,
 ) -> Result<String, AppError> {
-    let key = inbound.dedup_key();
+    let key = push.inbound.dedup_key();
+    let received_at = push.received_at;
     let resume_at = received_at
         + chrono::Duration::from_std(deps.endpoint.budget + RESUME_GRACE)
             .unwrap_or(chrono::Duration::seconds(10));
@@ -380,9 +259,8 @@ async fn act_within_budget(
     let stored = tokio::time::timeout_at(deadline, async {
         let txn = crate::db::begin_write(&deps.db).await?;
         // Replay protection costs a write, so only pushes that change state pay it.
-        if deps.endpoint.replay_window.is_some()
-            && !repo::seals::use_once(&txn, &opened.seal.query, &opened.seal.body, received_at)
-                .await?
+        if let Some(seal) = &seal
+            && !repo::seals::use_once(&txn, &seal.query, &seal.body, received_at).await?
         {
             txn.rollback().await?;
             return Err(forbidden("a used signed query with another body"));
@@ -405,7 +283,7 @@ async fn act_within_budget(
     let task_deps = deps.clone();
     let task_turn = turn.clone();
     tokio::spawn(async move {
-        let xml = match act_once(&task_deps, &inbound, &key, received_at, Some(&task_turn)).await {
+        let xml = match act_once(&task_deps, &push, &key, Some(&task_turn)).await {
             Ok(xml) => xml,
             Err(err) => {
                 tracing::warn!(error = %err, "push handling failed; the inbox worker will retry it");
@@ -475,19 +353,27 @@ impl Turn {
     }
 }
 
+/// A push to act on: what it said, what it asks for and the phase it met, all read once.
+struct Push {
+    inbound: Inbound,
+    action: Action,
+    phase: PhaseKey,
+    received_at: DateTime<Utc>,
+}
+
 /// Acts on a push once and returns its passive reply (empty: `success`). `turn` is the waiting
 /// request's; `None` (the inbox worker) means nobody waits and any reply goes out late. The
 /// receipt, the removal of the stored push and a late reply's message commit together.
 async fn act_once(
     deps: &PushDeps,
-    inbound: &Inbound,
+    push: &Push,
     key: &str,
-    received_at: DateTime<Utc>,
     turn: Option<&Turn>,
 ) -> Result<String, AppError> {
-    let ctx = context(deps, received_at).await?;
+    let inbound = &push.inbound;
+    let ctx = context(deps, push.phase, push.received_at);
     let txn = crate::db::begin_write(&deps.db).await?;
-    let reply = match chat::act(&txn, &ctx, inbound).await {
+    let reply = match chat::act(&txn, &ctx, &inbound.from_user_name, &push.action).await {
         Ok(reply) => reply,
         Err(err) => {
             txn.rollback().await?;
@@ -539,7 +425,24 @@ fn late_reply(deps: &PushDeps, openid: &str, text: &str) -> Job {
 pub async fn resume(deps: &PushDeps, push: &entity::push_inbox::Model) -> Result<(), ResumeError> {
     let inbound =
         Inbound::parse(&push.payload).map_err(|e| ResumeError::Unreadable(e.to_string()))?;
-    act_once(deps, &inbound, &push.dedup_key, push.received_at, None).await?;
+    let phase = deps.phase.phase(&deps.db, push.received_at).await?;
+    let ctx = context(deps, phase, push.received_at);
+    // The official account's plan covers the mini program's stored kinds too (its verdicts and
+    // consent events plan the same actions).
+    let Plan::Act(action) = chat::plan(&ctx, &inbound) else {
+        // The campaign's words changed since it was stored: nothing is left to do.
+        repo::inbox::remove(&deps.db, &push.dedup_key)
+            .await
+            .map_err(AppError::from)?;
+        return Ok(());
+    };
+    let stored = Push {
+        inbound,
+        action,
+        phase,
+        received_at: push.received_at,
+    };
+    act_once(deps, &stored, &push.dedup_key, None).await?;
     Ok(())
 }
 

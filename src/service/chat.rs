@@ -57,8 +57,77 @@ pub enum Plan {
     Reply(Reply),
     /// Reads the database but changes nothing (我的作品).
     Read,
-    /// Changes state: run [`act`] exactly once per push.
-    Act,
+    /// Changes state: run [`act`] with this action exactly once per push.
+    Act(Action),
+}
+
+/// A state-changing command, read from the push once by [`plan`] and carried to [`act`]
+/// (which may run in another task, or later from the inbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `网言网语 <text>`: submit a text work to the category with this key.
+    SubmitText {
+        /// Category key.
+        category: String,
+        /// The text after the keyword.
+        text: String,
+    },
+    /// `画面故事 <caption>`: finish the photo draft into a work of this category.
+    FinishPhotos {
+        /// Category key.
+        category: String,
+        /// The caption after the keyword.
+        caption: String,
+    },
+    /// A photo for the draft.
+    AddPhoto {
+        /// WeChat's temporary media id.
+        media_id: String,
+    },
+    /// A follow, maybe through a unit's QR code.
+    Subscribe {
+        /// The QR scene, if any.
+        event_key: Option<String>,
+    },
+    /// A follower scanned a unit's QR code.
+    Scan {
+        /// The bare scene value.
+        scene: String,
+    },
+    /// Answers to a subscribe-message popup or settings change: (template id, status).
+    Consent(Vec<(String, String)>),
+    /// A template message's delivery result.
+    Delivered {
+        /// The template message id.
+        msg_id: i64,
+        /// WeChat's status text.
+        status: String,
+    },
+    /// An unfollow.
+    Unsubscribe,
+    /// An asynchronous media-check verdict.
+    MediaChecked {
+        /// The id `media_check_async` returned.
+        trace_id: String,
+        /// The verdict word, if any.
+        suggest: Option<String>,
+    },
+}
+
+fn consent(items: &[crate::wechat::inbound::SubscribeItem]) -> Plan {
+    Plan::Act(Action::Consent(
+        items
+            .iter()
+            .map(|i| (i.template_id.clone(), i.status.clone()))
+            .collect(),
+    ))
+}
+
+fn media_checked(trace_id: &str, suggest: Option<&str>) -> Plan {
+    Plan::Act(Action::MediaChecked {
+        trace_id: trace_id.to_owned(),
+        suggest: suggest.map(str::to_owned),
+    })
 }
 
 fn text(content: impl Into<String>) -> Reply {
@@ -71,25 +140,42 @@ fn text(content: impl Into<String>) -> Reply {
 pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
     match &inbound.kind {
         InboundKind::Text { content, .. } => match parse_text(content, ctx.campaign, ctx.replies) {
-            TextCommand::SubmitText { .. } | TextCommand::FinishPhotos { .. } => Plan::Act,
+            TextCommand::SubmitText { category, text } => Plan::Act(Action::SubmitText {
+                category: category.key.clone(),
+                text: text.to_owned(),
+            }),
+            TextCommand::FinishPhotos { category, caption } => Plan::Act(Action::FinishPhotos {
+                category: category.key.clone(),
+                caption: caption.to_owned(),
+            }),
             TextCommand::MyWorks => Plan::Read,
             TextCommand::Keyword(reply) => Plan::Reply(text(reply)),
             TextCommand::Help => Plan::Reply(text(&ctx.replies.help)),
         },
-        InboundKind::Image { .. } => Plan::Act,
+        InboundKind::Image { media_id, .. } => Plan::Act(Action::AddPhoto {
+            media_id: media_id.clone(),
+        }),
         InboundKind::Voice { .. }
         | InboundKind::Video { .. }
         | InboundKind::ShortVideo { .. }
         | InboundKind::Location { .. }
         | InboundKind::Link { .. } => Plan::Reply(text(&ctx.replies.help)),
         InboundKind::Event(event) => match event {
-            Event::Subscribe { .. }
-            | Event::Scan { .. }
-            | Event::Unsubscribe
-            | Event::WxaMediaCheck { .. }
-            | Event::SubscribeMsgPopup(_)
-            | Event::SubscribeMsgChange(_)
-            | Event::TemplateSendJobFinish { .. } => Plan::Act,
+            Event::Subscribe { event_key, .. } => Plan::Act(Action::Subscribe {
+                event_key: event_key.clone(),
+            }),
+            Event::Scan { event_key, .. } => Plan::Act(Action::Scan {
+                scene: event_key.clone(),
+            }),
+            Event::Unsubscribe => Plan::Act(Action::Unsubscribe),
+            Event::WxaMediaCheck {
+                trace_id, suggest, ..
+            } => media_checked(trace_id, suggest.as_deref()),
+            Event::SubscribeMsgPopup(items) | Event::SubscribeMsgChange(items) => consent(items),
+            Event::TemplateSendJobFinish { msg_id, status } => Plan::Act(Action::Delivered {
+                msg_id: *msg_id,
+                status: status.clone(),
+            }),
             Event::Click { key } => match ctx.replies.click(key) {
                 Some(ClickAction::Reply(reply)) => Plan::Reply(text(reply)),
                 Some(ClickAction::Help) => Plan::Reply(text(&ctx.replies.help)),
@@ -107,11 +193,12 @@ pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
 /// campaign chat's business and get `success`.
 pub fn plan_miniapp(inbound: &Inbound) -> Plan {
     match &inbound.kind {
-        InboundKind::Event(
-            Event::WxaMediaCheck { .. }
-            | Event::SubscribeMsgPopup(_)
-            | Event::SubscribeMsgChange(_),
-        ) => Plan::Act,
+        InboundKind::Event(Event::WxaMediaCheck {
+            trace_id, suggest, ..
+        }) => media_checked(trace_id, suggest.as_deref()),
+        InboundKind::Event(Event::SubscribeMsgPopup(items) | Event::SubscribeMsgChange(items)) => {
+            consent(items)
+        }
         _ => Plan::Ignore,
     }
 }
@@ -173,62 +260,61 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Runs a state-changing command inside the caller's transaction.
+/// Runs a planned action for the follower `openid` inside the caller's transaction.
 pub async fn act(
     db: &impl ConnectionTrait,
     ctx: &ChatContext<'_>,
-    inbound: &Inbound,
+    openid: &str,
+    action: &Action,
 ) -> Result<Option<Reply>, AppError> {
-    let openid = inbound.from_user_name.as_str();
-    match &inbound.kind {
-        InboundKind::Text { content, .. } => {
+    // The campaign file may have changed between a push and its retry from the inbox.
+    let category = |key: &str| ctx.campaign.category(key);
+    match action {
+        Action::SubmitText {
+            category: key,
+            text: body,
+        } => {
             let person = message_sender(db, openid, ctx.now).await?;
-            match parse_text(content, ctx.campaign, ctx.replies) {
-                TextCommand::SubmitText {
-                    category,
-                    text: body,
-                } => {
-                    let (reply, _) = submit(db, ctx, category, &person, body, &[], false).await?;
-                    Ok(Some(reply))
-                }
-                TextCommand::FinishPhotos { category, caption } => {
-                    finish_photos(db, ctx, category, &person, caption)
-                        .await
-                        .map(Some)
-                }
-                _ => Ok(Some(text(&ctx.replies.help))),
-            }
+            let Some(category) = category(key) else {
+                return Ok(Some(text(&ctx.replies.help)));
+            };
+            let (reply, _) = submit(db, ctx, category, &person, body, &[], false).await?;
+            Ok(Some(reply))
         }
-        InboundKind::Image { media_id, .. } => {
+        Action::FinishPhotos {
+            category: key,
+            caption,
+        } => {
             let person = message_sender(db, openid, ctx.now).await?;
-            add_photo(db, ctx, &person, media_id).await.map(Some)
-        }
-        InboundKind::Event(Event::Subscribe { event_key, .. }) => {
-            subscribe(db, ctx, openid, event_key.as_deref())
+            let Some(category) = category(key) else {
+                return Ok(Some(text(&ctx.replies.help)));
+            };
+            finish_photos(db, ctx, category, &person, caption)
                 .await
                 .map(Some)
         }
-        InboundKind::Event(Event::Scan { event_key, .. }) => scan(db, ctx, openid, event_key).await,
-        InboundKind::Event(Event::SubscribeMsgPopup(items) | Event::SubscribeMsgChange(items)) => {
+        Action::AddPhoto { media_id } => {
+            let person = message_sender(db, openid, ctx.now).await?;
+            add_photo(db, ctx, &person, media_id).await.map(Some)
+        }
+        Action::Subscribe { event_key } => subscribe(db, ctx, openid, event_key.as_deref())
+            .await
+            .map(Some),
+        Action::Scan { scene } => scan(db, ctx, openid, scene).await,
+        Action::Consent(answers) => {
             let (person, _) = repo::people::get_or_create_by_mp_openid(db, openid, ctx.now).await?;
-            let answers: Vec<(String, String)> = items
-                .iter()
-                .map(|i| (i.template_id.clone(), i.status.clone()))
-                .collect();
-            notifications::record_event_answers(db, person.id, &answers, ctx.now).await?;
+            notifications::record_event_answers(db, person.id, answers, ctx.now).await?;
             Ok(None)
         }
-        InboundKind::Event(Event::TemplateSendJobFinish { msg_id, status }) => {
-            repo::notifications::record_delivery(db, *msg_id, status).await?;
+        Action::Delivered { msg_id, status } => {
+            repo::outbox::record_delivery(db, *msg_id, status).await?;
             Ok(None)
         }
-        InboundKind::Event(Event::Unsubscribe) => {
+        Action::Unsubscribe => {
             unsubscribe(db, openid, ctx.now).await?;
             Ok(None)
         }
-        InboundKind::Event(Event::WxaMediaCheck {
-            trace_id, suggest, ..
-        }) => {
+        Action::MediaChecked { trace_id, suggest } => {
             moderation::media_checked(
                 db,
                 ctx.campaign,
@@ -240,7 +326,6 @@ pub async fn act(
             .await?;
             Ok(None)
         }
-        _ => Ok(None),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::{metrics::Backlog, repo, storage::MediaStore};
 pub async fn backlog(db: &DatabaseConnection) -> Result<Backlog, sea_orm::DbErr> {
     let n = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
     Ok(Backlog {
-        outbox_open: n(repo::notifications::open_outbox(db).await?),
+        outbox_open: n(repo::outbox::open_outbox(db).await?),
         jobs_queued: n(repo::jobs::count_in_state(db, "queued").await?),
         inbox_pending: n(repo::inbox::count(db, repo::inbox::PENDING).await?),
         inbox_failed: n(repo::inbox::count(db, repo::inbox::FAILED).await?),

@@ -145,12 +145,8 @@ pub async fn moderate(
                 };
                 let ticket = wechat.media_check_async(&check).await?;
                 changes.check_trace_id = Set(Some(ticket.trace_id));
-                // The simulator never pushes a verdict: it passes media at once.
-                if wechat.sandbox_handle().is_some() {
-                    changes.check_suggest = Set(Some(Verdict::Pass.as_str().to_owned()));
-                } else {
-                    waiting = true;
-                }
+                // The verdict comes later, as a `wxa_media_check` push.
+                waiting = true;
             }
         }
         repo::works::update_medium(db, changes).await?;

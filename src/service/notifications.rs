@@ -16,10 +16,7 @@ use crate::{
         template::{ValueType, check_data, check_template_message_data, fit},
     },
     error::AppError,
-    repo::{
-        self,
-        notifications::{NewMessage, NewNotification},
-    },
+    repo::{self, notifications::NewNotification, outbox::NewMessage},
 };
 
 /// What an outbox row carries to WeChat.
@@ -67,7 +64,7 @@ pub async fn record_answers(
     for (template, status) in results {
         // WeChat's `filter` (template hidden by the platform) stops sends like a reject.
         let status = if status == "filter" { "reject" } else { status };
-        repo::notifications::record_answer(&txn, person_id, template, status, now).await?;
+        repo::subscriptions::record_answer(&txn, person_id, template, status, now).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -86,7 +83,7 @@ pub async fn record_event_answers(
 ) -> Result<(), AppError> {
     for (template, status) in items.iter().take(MAX_TEMPLATES_PER_ANSWER) {
         if template_ok(template) && matches!(status.as_str(), "accept" | "reject") {
-            repo::notifications::record_answer(db, person_id, template, status, now).await?;
+            repo::subscriptions::record_answer(db, person_id, template, status, now).await?;
         }
     }
     Ok(())
@@ -196,7 +193,7 @@ pub async fn expand(
         Audience::Subscribers if row.channel == Channel::Template.as_str() => {
             repo::people::follower_ids(db).await?
         }
-        Audience::Subscribers => repo::notifications::subscribers(db, &row.template_id).await?,
+        Audience::Subscribers => repo::subscriptions::subscribers(db, &row.template_id).await?,
         Audience::Category(key) => repo::works::authors_in_category(db, &key).await?,
         Audience::Unit(unit) => repo::people::ids_in_unit(db, unit).await?,
         Audience::Users(ids) => repo::people::find_many(db, &ids)
@@ -222,7 +219,7 @@ pub async fn expand(
         })
         .collect();
     let txn = crate::db::begin_write(db).await?;
-    let added = repo::notifications::enqueue(&txn, messages, now).await?;
+    let added = repo::outbox::enqueue(&txn, messages, now).await?;
     repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "expanded")
         .await?;
     txn.commit().await?;
@@ -250,7 +247,7 @@ pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<P
     let row = repo::notifications::notification(db, notification_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let counts = repo::notifications::counts(db, notification_id)
+    let counts = repo::outbox::counts(db, notification_id)
         .await?
         .into_iter()
         .collect();
@@ -270,7 +267,7 @@ pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Pro
     if !repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "cancelled")
         .await?
     {
-        repo::notifications::cancel_pending(&txn, notification_id).await?;
+        repo::outbox::cancel_pending(&txn, notification_id).await?;
     }
     txn.commit().await?;
     tracing::info!(notification.id = row.id, "broadcast cancelled");
@@ -317,7 +314,7 @@ pub async fn notify_author(
         return Ok(());
     };
     let consent =
-        repo::notifications::subscription(db, work.author_id, &template.template_id).await?;
+        repo::subscriptions::subscription(db, work.author_id, &template.template_id).await?;
     if !consent.is_some_and(|c| c.status == "accept" && c.credits > 0) {
         return Ok(());
     }
@@ -382,7 +379,7 @@ pub async fn notify_author(
         template_id: &template.template_id,
         payload: &payload,
     };
-    repo::notifications::enqueue(db, vec![message], now).await?;
+    repo::outbox::enqueue(db, vec![message], now).await?;
     Ok(())
 }
 

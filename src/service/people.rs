@@ -24,6 +24,11 @@ pub struct ProfileChanges {
     pub real_name: Option<String>,
 }
 
+/// The organising units a person may choose from, by id.
+pub async fn units(db: &DatabaseConnection) -> Result<Vec<entity::unit::Model>, AppError> {
+    Ok(repo::units::all(db).await?)
+}
+
 /// A person by id, or 401 if the session outlived them.
 pub async fn get(db: &DatabaseConnection, person_id: i64) -> Result<person::Model, AppError> {
     repo::people::find(db, person_id)

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod crypto;
 pub mod inbound;
+pub mod push;
 pub mod reply;
 pub mod sandbox;
 pub mod signature;

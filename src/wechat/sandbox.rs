@@ -3,7 +3,8 @@
 //! [`respond`] is a plain function (path, query, body) → reply, so the client's sandbox
 //! transport and the tests' fake WeChat answer alike. Login codes map to stable openids,
 //! content checks pass unless the text holds a test word, and sends succeed, are logged and
-//! are kept in memory.
+//! are kept in memory. Like WeChat, the simulator answers `media_check_async` later, with a
+//! `wxa_media_check` push (to whatever [`Sandbox::push_to`] connected).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -12,6 +13,7 @@ use std::{
 
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
+use tokio::sync::mpsc;
 
 /// How many sent messages the sandbox keeps in memory (the oldest go first).
 const SENT_KEPT: usize = 1_000;
@@ -313,6 +315,7 @@ pub struct SentMessage {
 pub struct Sandbox {
     config: SandboxConfig,
     sent: Mutex<VecDeque<SentMessage>>,
+    pushes: Mutex<Option<mpsc::Sender<String>>>,
 }
 
 impl Sandbox {
@@ -321,6 +324,24 @@ impl Sandbox {
         Self {
             config,
             sent: Mutex::new(VecDeque::new()),
+            pushes: Mutex::new(None),
+        }
+    }
+
+    /// Where the simulator's own pushes (media-check verdicts, as plain XML) go, as WeChat
+    /// pushes them to the mini program's callback.
+    pub fn push_to(&self, sink: mpsc::Sender<String>) {
+        *self.pushes.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+
+    fn push(&self, xml: String) {
+        let pushes = self.pushes.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sink) = pushes.as_ref() else {
+            return;
+        };
+        // WeChat, too, may never deliver a verdict: the moderation timeout covers a dropped one.
+        if sink.try_send(xml).is_err() {
+            tracing::warn!("sandbox: push dropped (nobody takes them, or too many waiting)");
         }
     }
 
@@ -332,6 +353,21 @@ impl Sandbox {
     /// Answers one request and records successful sends.
     pub fn handle(&self, path: &str, query: &str, body: &[u8]) -> SandboxReply {
         let reply = respond(&self.config, path, query, body);
+        if path == "/wxa/media_check_async" && reply.status == 200 && !reply_is_error(&reply) {
+            let asked: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let answered: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+            let text = |v: &Value, key: &str| {
+                v.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            self.push(media_check_event(
+                &self.config,
+                &text(&answered, "trace_id"),
+                &text(&asked, "media_url"),
+            ));
+        }
         if is_send(path) && reply.status == 200 && !reply_is_error(&reply) {
             let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let touser = body
@@ -360,6 +396,29 @@ impl Sandbox {
     }
 }
 
+/// The `wxa_media_check` push WeChat sends when an asynchronous check is done: `risky` or
+/// `review` when the media URL holds a test word, else `pass`.
+pub fn media_check_event(config: &SandboxConfig, trace_id: &str, media_url: &str) -> String {
+    let holds = |words: &[String]| words.iter().any(|w| media_url.contains(w.as_str()));
+    let (suggest, label) = if holds(&config.risky_words) {
+        ("risky", 20002)
+    } else if holds(&config.review_words) {
+        ("review", 20002)
+    } else {
+        ("pass", 100)
+    };
+    let now = chrono::Utc::now().timestamp();
+    format!(
+        "<xml><ToUserName><![CDATA[gh_sandbox_miniapp]]></ToUserName>\
+         <FromUserName><![CDATA[oSandboxSystem]]></FromUserName><CreateTime>{now}</CreateTime>\
+         <MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_media_check]]></Event>\
+         <appid><![CDATA[{appid}]]></appid><trace_id><![CDATA[{trace_id}]]></trace_id>\
+         <version>2</version><result><suggest><![CDATA[{suggest}]]></suggest>\
+         <label>{label}</label></result><errcode>0</errcode><errmsg><![CDATA[ok]]></errmsg></xml>",
+        appid = config.miniapp_appid,
+    )
+}
+
 fn reply_is_error(reply: &SandboxReply) -> bool {
     serde_json::from_slice::<Value>(&reply.body)
         .ok()
@@ -377,6 +436,42 @@ mod tests {
 
     fn json_of(reply: &SandboxReply) -> Value {
         serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_async_media_check_is_answered_later_by_a_verdict_push() {
+        use crate::wechat::inbound::{Event, Inbound, InboundKind};
+        let sandbox = Sandbox::new(config());
+        let (sink, mut pushes) = mpsc::channel(4);
+        sandbox.push_to(sink);
+        let ask = |url: &str| {
+            let body = json!({"media_url": url, "media_type": 2, "version": 2, "scene": 3,
+                              "openid": "o1"});
+            json_of(&sandbox.handle(
+                "/wxa/media_check_async",
+                "access_token=t",
+                body.to_string().as_bytes(),
+            ))
+        };
+        for (url, expected) in [
+            ("https://x/ok.png", "pass"),
+            ("https://x/risky-test.png", "risky"),
+        ] {
+            let ticket = ask(url);
+            let xml = pushes.recv().await.unwrap();
+            let Ok(Inbound {
+                kind:
+                    InboundKind::Event(Event::WxaMediaCheck {
+                        trace_id, suggest, ..
+                    }),
+                ..
+            }) = Inbound::parse(&xml)
+            else {
+                panic!("not a media-check push: {xml}");
+            };
+            assert_eq!(ticket["trace_id"].as_str(), Some(trace_id.as_str()));
+            assert_eq!(suggest.as_deref(), Some(expected));
+        }
     }
 
     fn login(code: &str) -> Value {

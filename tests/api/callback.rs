@@ -828,6 +828,61 @@ on_both_databases!(
     review_and_auto_approve
 );
 
+async fn sandbox_photo_verdicts(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("campaign.toml");
+    let campaign = include_str!("../../wechat-config/campaign.toml")
+        .replace("auto_approve = false", "auto_approve = true");
+    std::fs::write(&path, campaign).unwrap();
+    let Some(app) = spawn_app_with(backend, &[("campaign", path.to_str().unwrap().into())]).await
+    else {
+        return;
+    };
+    app.set_phase(Some("open")).await;
+    link_mini_program(&app, "oSandboxPhoto").await;
+    let t = now();
+    send(
+        &app,
+        &image("oSandboxPhoto", 9701, t, "MEDIA_S"),
+        Mode::Plain,
+    )
+    .await;
+    send(
+        &app,
+        &text("oSandboxPhoto", 9702, t + 1, "画面故事 夜班的灯"),
+        Mode::Plain,
+    )
+    .await;
+    let work = works(&app).await[0].id;
+    // The simulator answers media_check_async later with a signed wxa_media_check push to the
+    // mini program's callback, as WeChat does; nothing in moderation knows it is the sandbox.
+    app.eventually("the verdict push arrived", || async {
+        status_of(&app, work).await == "approved"
+    })
+    .await;
+    let media = entity::work_media::Entity::find()
+        .filter(entity::work_media::Column::WorkId.eq(work))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(media[0].check_trace_id.is_some());
+    assert_eq!(media[0].check_suggest.as_deref(), Some("pass"));
+    let verdicts = entity::callback_receipt::Entity::find()
+        .filter(entity::callback_receipt::Column::DedupKey.contains("wxa_media_check"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts, 1,
+        "the verdict came through the push endpoint, once"
+    );
+}
+
+on_both_databases!(
+    the_sandbox_answers_a_media_check_with_a_verdict_push,
+    sandbox_photo_verdicts
+);
+
 async fn drafts_expire(backend: Backend) {
     let Some(app) = spawn_app_with(backend, &[("photo_draft_ttl_s", 1.into())]).await else {
         return;

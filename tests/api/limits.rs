@@ -350,11 +350,11 @@ db_test!(
             let res = answer(json!({"tpl_credit": "accept"})).await.unwrap();
             assert!(res.status().is_success(), "{}", res.status());
         }
-        let held = wangju::repo::notifications::subscription(&app.db, person, "tpl_credit")
+        let held = wangju::repo::subscriptions::subscription(&app.db, person, "tpl_credit")
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(held.credits, wangju::repo::notifications::MAX_CREDITS);
+        assert_eq!(held.credits, wangju::repo::subscriptions::MAX_CREDITS);
     }
 );
 

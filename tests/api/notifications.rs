@@ -260,7 +260,7 @@ db_test!(
         .await
         .unwrap();
         app.eventually("the lost row is written off", || async {
-            wangju::repo::notifications::count_in_state(&app.db, "unknown")
+            wangju::repo::outbox::count_in_state(&app.db, "unknown")
                 .await
                 .unwrap()
                 == 1
@@ -299,12 +299,12 @@ db_test!(
             204
         );
         assert_eq!(answer(json!({TEMPLATE: "accept"})).await, 204);
-        let sub = wangju::repo::notifications::subscription(&app.db, person, TEMPLATE)
+        let sub = wangju::repo::subscriptions::subscription(&app.db, person, TEMPLATE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!((sub.credits, sub.status.as_str()), (2, "accept"));
-        let other = wangju::repo::notifications::subscription(&app.db, person, "tpl_other")
+        let other = wangju::repo::subscriptions::subscription(&app.db, person, "tpl_other")
             .await
             .unwrap()
             .unwrap();
@@ -312,7 +312,7 @@ db_test!(
         assert_eq!(answer(json!({TEMPLATE: "maybe"})).await, 400);
         assert_eq!(answer(json!({TEMPLATE: "ban"})).await, 204);
         assert!(
-            !wangju::repo::notifications::take_credit(&app.db, person, TEMPLATE)
+            !wangju::repo::subscriptions::take_credit(&app.db, person, TEMPLATE)
                 .await
                 .unwrap(),
             "ban stops sends"
@@ -387,7 +387,7 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(
-            wangju::repo::notifications::count_in_state(&app.db, "pending")
+            wangju::repo::outbox::count_in_state(&app.db, "pending")
                 .await
                 .unwrap(),
             0
@@ -411,7 +411,7 @@ db_test!(
             .await
             .unwrap()
             .unwrap();
-        let sub = wangju::repo::notifications::subscription(&app.db, person.id, TEMPLATE)
+        let sub = wangju::repo::subscriptions::subscription(&app.db, person.id, TEMPLATE)
             .await
             .unwrap()
             .unwrap();
@@ -486,7 +486,7 @@ db_test!(
             ids.push(id);
         }
         app.eventually("the keen author's notice is sent", || async {
-            wangju::repo::notifications::count_in_state(&app.db, "sent")
+            wangju::repo::outbox::count_in_state(&app.db, "sent")
                 .await
                 .unwrap()
                 == 1
@@ -676,7 +676,7 @@ db_test!(
             assert_eq!(res.status(), 200);
         }
         app.eventually("the prize notice is sent", || async {
-            wangju::repo::notifications::count_in_state(&app.db, "sent")
+            wangju::repo::outbox::count_in_state(&app.db, "sent")
                 .await
                 .unwrap()
                 == 1

@@ -172,6 +172,26 @@ fn a_bad_file_value_stops_start_up_naming_the_key() {
 }
 
 #[test]
+fn three_bad_settings_are_named_together_in_one_start() {
+    let stderr = run_expecting_failure(
+        &[
+            ("WANGJU_LISTEN", "not-an-address"),
+            ("WANGJU_WECHAT_MODE", "imaginary"),
+            ("WANGJU_CALLBACK_BUDGET_MS", "9000"),
+        ],
+        CONFIG,
+    );
+    for name in [
+        "WANGJU_LISTEN",
+        "WANGJU_WECHAT_MODE",
+        "WANGJU_CALLBACK_BUDGET_MS",
+    ] {
+        assert!(stderr.contains(name), "{name} in: {stderr}");
+    }
+    assert!(stderr.contains("3 problems"), "{stderr}");
+}
+
+#[test]
 fn a_missing_config_file_stops_start_up_naming_it() {
     let stderr = run_expecting_failure(&[], "/nonexistent/wangju.toml");
     assert!(stderr.contains("/nonexistent/wangju.toml"), "{stderr}");

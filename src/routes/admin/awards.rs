@@ -9,7 +9,7 @@ use crate::{
     domain::awards::Prize,
     routes::{Tag, auth::AdminAuth},
     service::awards::{self, AwardDetails},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Awards of the campaign.

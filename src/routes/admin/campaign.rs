@@ -10,7 +10,7 @@ use crate::{
     error::AppError,
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Campaign administration.

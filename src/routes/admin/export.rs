@@ -7,7 +7,7 @@ use crate::{
     error::AppError,
     routes::{Tag, auth::AdminAuth},
     service::export::{self, Export},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Exports for Excel.

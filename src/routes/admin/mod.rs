@@ -3,9 +3,9 @@
 pub mod awards;
 pub mod campaign;
 pub mod export;
+pub mod jury;
 pub mod notifications;
-pub mod scores;
+pub mod review;
 pub mod stats;
 pub mod tokens;
-pub mod votes;
-pub mod works;
+pub mod vote_audit;

@@ -13,7 +13,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::notifications::{self, Channel, NewBroadcast, Progress},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Broadcast notices.

@@ -6,7 +6,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 use crate::{
     routes::{Tag, auth::AdminAuth},
     service::stats,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Organisers' statistics.

@@ -9,7 +9,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::admin_tokens,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Admin token management.

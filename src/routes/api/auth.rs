@@ -3,7 +3,7 @@
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
-use crate::{routes::Tag, routes::strict_json::StrictJson, service::auth, startup::AppState};
+use crate::{routes::Tag, routes::strict_json::StrictJson, service::auth, state::AppState};
 
 /// Login.
 pub struct AuthApi;

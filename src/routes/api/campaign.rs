@@ -7,7 +7,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 use crate::{
     campaign::{Awards, Category, Part, Range},
     routes::Tag,
-    startup::AppState,
+    state::AppState,
 };
 
 /// The campaign.

@@ -2,7 +2,7 @@
 
 pub mod auth;
 pub mod campaign;
-pub mod me;
+pub mod people;
 pub mod subscriptions;
 pub mod uploads;
 pub mod votes;

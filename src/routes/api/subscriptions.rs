@@ -10,7 +10,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, auth::UserAuth},
     service::notifications,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Subscribe-message consent.

@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     routes::{Tag, auth::UserAuth},
     service::uploads::{self, DailyQuota, StoredUpload, UploadLimits},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Media uploads.

@@ -11,7 +11,7 @@ use poem_openapi::{
 use crate::{
     routes::{Tag, auth::UserAuth},
     service::votes::{self, Ballot},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Votes and rankings.

@@ -17,7 +17,7 @@ use crate::{
         auth,
         works::{self, ApiSubmission, WorkDetails},
     },
-    startup::AppState,
+    state::AppState,
     storage::MediaStore,
 };
 

@@ -8,7 +8,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::vote_audit::{self, VoidRequest},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Reviewers' view of the vote ledger.

@@ -1,15 +1,14 @@
-//! `GET/PATCH /api/v1/me` and `GET /api/v1/units`.
+//! `GET/PATCH /api/v1/me` and `GET /api/v1/units` (service: `people`).
 
 use entity::person;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use crate::{
-    repo,
     routes::strict_json::StrictJson,
     routes::{Tag, auth::UserAuth},
     service::people::{self, ProfileChanges},
-    startup::AppState,
+    state::AppState,
 };
 
 /// The caller's profile, and the units to choose from.
@@ -98,9 +97,8 @@ impl MeApi {
     /// Organising units (区局/产业工会).
     #[oai(path = "/units", method = "get")]
     async fn units(&self, state: Data<&AppState>) -> poem::Result<Json<Units>> {
-        let items = repo::units::all(&state.db)
-            .await
-            .map_err(crate::error::AppError::from)?
+        let items = people::units(&state.db)
+            .await?
             .into_iter()
             .map(|u| Unit {
                 id: u.id,

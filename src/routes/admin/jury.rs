@@ -8,7 +8,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
     service::jury,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Scores of the 评审委员会.

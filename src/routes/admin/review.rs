@@ -14,7 +14,7 @@ use crate::{
     routes::strict_json::StrictJson,
     routes::{Tag, api::works::WorkView, auth::AdminAuth},
     service::review::{self, Decision},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Moderation by people.

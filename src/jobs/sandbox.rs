@@ -1,0 +1,52 @@
+//! Delivers the simulator's own pushes (media-check verdicts) to the mini program's push
+//! handler, signed and sealed with its keys as WeChat would send them: business code cannot
+//! tell the sandbox from WeChat.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+
+use crate::{
+    service::callback::{self, PushApp, PushDeps},
+    settings::PushKeys,
+    wechat::{crypto::MessageCrypt, push::sign_push},
+};
+
+/// How long the simulator "takes" for a verdict; WeChat takes seconds to minutes.
+const VERDICT_DELAY: Duration = Duration::from_millis(500);
+
+/// Room for verdicts in flight before the simulator drops one (as WeChat may).
+pub const PUSHES_WAITING: usize = 1024;
+
+/// Takes pushes from `pushes` until the simulator is gone; each is delivered after a delay.
+pub async fn run_sandbox_pushes(
+    mut pushes: mpsc::Receiver<String>,
+    deps: PushDeps,
+    keys: PushKeys,
+    appid: String,
+) {
+    let crypt = keys
+        .aes_key
+        .clone()
+        .map(|key| MessageCrypt::new(appid, key, None));
+    while let Some(xml) = pushes.recv().await {
+        let deps = deps.clone();
+        let (token, crypt, mode) = (keys.token.clone(), crypt.clone(), keys.message_mode);
+        tokio::spawn(async move {
+            tokio::time::sleep(VERDICT_DELAY).await;
+            let now = Utc::now().timestamp();
+            let Some(signed) = sign_push(token.expose_secret(), crypt.as_ref(), mode, &xml, now)
+            else {
+                tracing::warn!("sandbox: the mini program's mode needs an EncodingAESKey");
+                return;
+            };
+            let answer =
+                callback::receive(&deps, PushApp::MiniProgram, &signed.query, &signed.body).await;
+            if let Err(err) = answer {
+                tracing::warn!(error = %err, "sandbox: the mini program callback refused a push");
+            }
+        });
+    }
+}
