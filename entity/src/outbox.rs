@@ -16,7 +16,7 @@ pub struct Model {
     pub template_id: String,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
@@ -24,6 +24,36 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub wechat_msgid: Option<i64>,
     pub created_at: DateTimeUtc,
+}
+
+/// How one message stands: queued, being sent, or one of its ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum OutboxState {
+    /// Waiting for `next_attempt_at`.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Claimed by a sender until `locked_until`.
+    #[sea_orm(string_value = "in_flight")]
+    InFlight,
+    /// WeChat took it.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// WeChat reported a template message delivered.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// WeChat reported a template message not delivered.
+    #[sea_orm(string_value = "undelivered")]
+    Undelivered,
+    /// Given up; `last_error` says why.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Its sender died mid-send and WeChat cannot be asked: never sent again.
+    #[sea_orm(string_value = "unknown")]
+    Unknown,
+    /// Its broadcast was cancelled before it went.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
+use entity::outbox::OutboxState;
+
 use crate::{
     jobs::worker::backoff_from,
     repo,
@@ -171,20 +173,20 @@ pub async fn tick(
         let after =
             |delay| now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
         let (state, msgid, reason, retry_at) = match outcome {
-            Outcome::Sent(msgid) => ("sent", msgid, None, None),
+            Outcome::Sent(msgid) => (OutboxState::Sent, msgid, None, None),
             Outcome::Failed(reason) => {
                 tracing::warn!(outbox.id = row.id, reason, "message not sent");
-                ("failed", None, Some(reason), None)
+                (OutboxState::Failed, None, Some(reason), None)
             }
             Outcome::Retry(reason) if row.attempts < policy.max_attempts => {
                 let at = after(backoff_from(policy.retry_base, row.attempts));
-                ("pending", None, Some(reason), Some(at))
+                (OutboxState::Pending, None, Some(reason), Some(at))
             }
-            Outcome::Retry(reason) => ("failed", None, Some(reason), None),
+            Outcome::Retry(reason) => (OutboxState::Failed, None, Some(reason), None),
             Outcome::Quota(reason) => {
                 paused = true;
                 (
-                    "pending",
+                    OutboxState::Pending,
                     None,
                     Some(reason),
                     Some(after(policy.quota_pause)),

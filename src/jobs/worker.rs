@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity::job::JobState;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
@@ -130,7 +131,7 @@ pub async fn tick(deps: &AppState) -> Result<usize, DbErr> {
         };
         let now = Utc::now();
         match outcome {
-            Ok(()) => repo::jobs::finish(&deps.db, row.id, "done", None, now).await?,
+            Ok(()) => repo::jobs::finish(&deps.db, row.id, JobState::Done, None, now).await?,
             Err(JobError::Retry(cause)) if row.attempts < MAX_ATTEMPTS => {
                 let delay = chrono::Duration::from_std(backoff(row.attempts))
                     .unwrap_or(chrono::Duration::hours(1));
@@ -139,7 +140,14 @@ pub async fn tick(deps: &AppState) -> Result<usize, DbErr> {
             }
             Err(err) => {
                 tracing::error!(job.id = row.id, job.kind = %row.kind, error = %err, "job failed");
-                repo::jobs::finish(&deps.db, row.id, "failed", Some(&err.to_string()), now).await?;
+                repo::jobs::finish(
+                    &deps.db,
+                    row.id,
+                    JobState::Failed,
+                    Some(&err.to_string()),
+                    now,
+                )
+                .await?;
             }
         }
     }

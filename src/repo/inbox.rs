@@ -1,7 +1,7 @@
 //! Queries on `push_inbox`: pushes stored before WeChat was answered, until they are acted on.
 
 use chrono::{DateTime, Utc};
-use entity::push_inbox as inbox;
+use entity::push_inbox::{self as inbox, InboxState};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
     sea_query::Expr,
@@ -9,20 +9,17 @@ use sea_orm::{
 
 use super::lease::QueueColumns;
 
-/// A stored push waiting for a worker.
-pub const PENDING: &str = "pending";
-/// A stored push given up after its last attempt (kept for the operator).
-pub const FAILED: &str = "failed";
-
-const QUEUE: QueueColumns<inbox::Entity> = QueueColumns {
-    id: inbox::Column::Id,
-    state: inbox::Column::State,
-    ready: PENDING,
-    claimed: None,
-    run_at: inbox::Column::RunAt,
-    locked_until: inbox::Column::LockedUntil,
-    attempts: inbox::Column::Attempts,
-};
+fn queue() -> QueueColumns<inbox::Entity> {
+    QueueColumns {
+        id: inbox::Column::Id,
+        state: inbox::Column::State,
+        ready: InboxState::Pending.into(),
+        claimed: None,
+        run_at: inbox::Column::RunAt,
+        locked_until: inbox::Column::LockedUntil,
+        attempts: inbox::Column::Attempts,
+    }
+}
 
 /// Stores a push under its dedup key, due for a worker at `run_at`; `false` when the key is
 /// already stored (a WeChat retry of a push not yet acted on).
@@ -37,7 +34,7 @@ pub async fn store(
         dedup_key: Set(key.to_owned()),
         payload: Set(payload.to_owned()),
         received_at: Set(received_at),
-        state: Set(PENDING.to_owned()),
+        state: Set(InboxState::Pending),
         attempts: Set(0),
         run_at: Set(run_at),
         locked_until: Set(None),
@@ -66,7 +63,7 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<inbox::Model>, DbErr> {
-    super::lease::claim_due(db, &QUEUE, now, lease_until, limit).await
+    super::lease::claim_due(db, &queue(), now, lease_until, limit).await
 }
 
 /// Releases a claimed push to be tried again at `run_at`, or ends it as failed when `run_at`
@@ -88,14 +85,14 @@ pub async fn release(
         );
     update = match run_at {
         Some(at) => update.col_expr(inbox::Column::RunAt, Expr::value(at)),
-        None => update.col_expr(inbox::Column::State, Expr::value(FAILED)),
+        None => update.col_expr(inbox::Column::State, Expr::value(InboxState::Failed)),
     };
     update.filter(inbox::Column::Id.eq(id)).exec(db).await?;
     Ok(())
 }
 
 /// How many stored pushes wait in `state`.
-pub async fn count(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+pub async fn count(db: &impl ConnectionTrait, state: InboxState) -> Result<u64, DbErr> {
     inbox::Entity::find()
         .filter(inbox::Column::State.eq(state))
         .count(db)

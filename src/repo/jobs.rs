@@ -1,7 +1,7 @@
 //! Queries on `jobs`: enqueue inside the caller's transaction, claim with a lease, finish.
 
 use chrono::{DateTime, Utc};
-use entity::job;
+use entity::job::{self, JobState};
 
 use crate::domain::job::Job;
 use sea_orm::{
@@ -21,7 +21,7 @@ pub async fn enqueue(
     let row = job::ActiveModel {
         kind: Set(job.kind().to_owned()),
         payload: Set(payload),
-        state: Set("queued".to_owned()),
+        state: Set(JobState::Queued),
         attempts: Set(0),
         run_at: Set(run_at),
         locked_until: Set(None),
@@ -36,15 +36,17 @@ pub async fn enqueue(
 }
 
 /// The queue columns of `jobs`.
-const QUEUE: super::lease::QueueColumns<job::Entity> = super::lease::QueueColumns {
-    id: job::Column::Id,
-    state: job::Column::State,
-    ready: "queued",
-    claimed: None,
-    run_at: job::Column::RunAt,
-    locked_until: job::Column::LockedUntil,
-    attempts: job::Column::Attempts,
-};
+fn queue() -> super::lease::QueueColumns<job::Entity> {
+    super::lease::QueueColumns {
+        id: job::Column::Id,
+        state: job::Column::State,
+        ready: JobState::Queued.into(),
+        claimed: None,
+        run_at: job::Column::RunAt,
+        locked_until: job::Column::LockedUntil,
+        attempts: job::Column::Attempts,
+    }
+}
 
 /// Claims up to `limit` due jobs for `lease`; two workers never hold the same job, and a crashed
 /// worker's jobs come back when its lease ends.
@@ -54,14 +56,14 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<job::Model>, DbErr> {
-    super::lease::claim_due(db, &QUEUE, now, lease_until, limit).await
+    super::lease::claim_due(db, &queue(), now, lease_until, limit).await
 }
 
 /// Marks a job finished (`done` or `failed`), releasing its lease.
 pub async fn finish(
     db: &impl ConnectionTrait,
     id: i64,
-    state: &str,
+    state: JobState,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -107,7 +109,7 @@ pub async fn delete_finished_before(
     before: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let result = job::Entity::delete_many()
-        .filter(job::Column::State.is_in(["done", "failed"]))
+        .filter(job::Column::State.is_in([JobState::Done, JobState::Failed]))
         .filter(job::Column::UpdatedAt.lt(before))
         .exec(db)
         .await?;
@@ -115,7 +117,7 @@ pub async fn delete_finished_before(
 }
 
 /// Jobs in a state, of every kind (the metrics' backlog).
-pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+pub async fn count_in_state(db: &impl ConnectionTrait, state: JobState) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     job::Entity::find()
         .filter(job::Column::State.eq(state))
@@ -124,7 +126,7 @@ pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u6
 }
 
 /// Jobs of a kind in a state (tests and admin views).
-pub async fn count(db: &impl ConnectionTrait, kind: &str, state: &str) -> Result<u64, DbErr> {
+pub async fn count(db: &impl ConnectionTrait, kind: &str, state: JobState) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     job::Entity::find()
         .filter(job::Column::Kind.eq(kind))

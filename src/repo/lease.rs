@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    QueryOrder, QuerySelect, QueryTrait, Value,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -19,9 +19,9 @@ pub(crate) struct QueueColumns<E: EntityTrait> {
     /// State; only rows in `ready` are claimed.
     pub state: E::Column,
     /// The state of a row waiting for a worker.
-    pub ready: &'static str,
+    pub ready: Value,
     /// The state a claim moves the row to, if the queue marks claims by state too.
-    pub claimed: Option<&'static str>,
+    pub claimed: Option<Value>,
     /// When the row is due.
     pub run_at: E::Column,
     /// The current claim's end.
@@ -52,7 +52,7 @@ where
         E::find()
             .select_only()
             .column(columns.id)
-            .filter(columns.state.eq(columns.ready))
+            .filter(columns.state.eq(columns.ready.clone()))
             .filter(columns.run_at.lte(now))
             .filter(unlocked())
             .order_by_asc(columns.run_at)
@@ -62,11 +62,11 @@ where
         let mut update = E::update_many()
             .col_expr(columns.locked_until, Expr::value(lease_until))
             .col_expr(columns.attempts, Expr::col(columns.attempts).add(1));
-        if let Some(claimed) = columns.claimed {
-            update = update.col_expr(columns.state, Expr::value(claimed));
+        if let Some(claimed) = &columns.claimed {
+            update = update.col_expr(columns.state, Expr::value(claimed.clone()));
         }
         update
-            .filter(columns.state.eq(columns.ready))
+            .filter(columns.state.eq(columns.ready.clone()))
             .filter(unlocked())
     };
     if db.get_database_backend() == DbBackend::Postgres {

@@ -1,7 +1,7 @@
 //! Queries on `outbox`: one row per message and recipient, claimed with a lease, settled once.
 
 use chrono::{DateTime, Utc};
-use entity::outbox;
+use entity::outbox::{self, OutboxState};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     Set, sea_query::Expr,
@@ -38,7 +38,7 @@ pub async fn enqueue(
             channel: Set(m.channel.to_owned()),
             template_id: Set(m.template_id.to_owned()),
             payload: Set(m.payload.to_owned()),
-            state: Set("pending".to_owned()),
+            state: Set(OutboxState::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             locked_until: Set(None),
@@ -61,15 +61,17 @@ pub async fn enqueue(
 }
 
 /// The queue columns of `outbox`: a claimed row is `in_flight` until settled or expired.
-const QUEUE: super::lease::QueueColumns<outbox::Entity> = super::lease::QueueColumns {
-    id: outbox::Column::Id,
-    state: outbox::Column::State,
-    ready: "pending",
-    claimed: Some("in_flight"),
-    run_at: outbox::Column::NextAttemptAt,
-    locked_until: outbox::Column::LockedUntil,
-    attempts: outbox::Column::Attempts,
-};
+fn queue() -> super::lease::QueueColumns<outbox::Entity> {
+    super::lease::QueueColumns {
+        id: outbox::Column::Id,
+        state: outbox::Column::State,
+        ready: OutboxState::Pending.into(),
+        claimed: Some(OutboxState::InFlight.into()),
+        run_at: outbox::Column::NextAttemptAt,
+        locked_until: outbox::Column::LockedUntil,
+        attempts: outbox::Column::Attempts,
+    }
+}
 
 /// Claims up to `limit` due rows: they become `in_flight` until `lease_until`.
 pub async fn claim(
@@ -78,14 +80,14 @@ pub async fn claim(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<outbox::Model>, DbErr> {
-    super::lease::claim_due(db, &QUEUE, now, lease_until, limit).await
+    super::lease::claim_due(db, &queue(), now, lease_until, limit).await
 }
 
 /// Ends an in-flight row: `sent`, `failed` (with the reason) or back to `pending` at `retry_at`.
 pub async fn settle(
     db: &impl ConnectionTrait,
     id: i64,
-    (state, msgid): (&str, Option<i64>),
+    (state, msgid): (OutboxState, Option<i64>),
     error: Option<&str>,
     retry_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -100,7 +102,7 @@ pub async fn settle(
             outbox::Column::LastError,
             Expr::value(error.map(|e| e.chars().take(480).collect::<String>())),
         );
-    if state == "sent" {
+    if state == OutboxState::Sent {
         update = update.col_expr(outbox::Column::SentAt, Expr::value(now));
     }
     if msgid.is_some() {
@@ -111,7 +113,7 @@ pub async fn settle(
     }
     update
         .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::State.eq("in_flight"))
+        .filter(outbox::Column::State.eq(OutboxState::InFlight))
         .exec(db)
         .await?;
     Ok(())
@@ -122,23 +124,23 @@ pub async fn settle(
 /// go back to `pending`, since WeChat drops a repeat with the same `client_msg_id`.
 pub async fn expire_in_flight(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let lost = outbox::Entity::update_many()
-        .col_expr(outbox::Column::State, Expr::value("unknown"))
+        .col_expr(outbox::Column::State, Expr::value(OutboxState::Unknown))
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Some("worker stopped during the send".to_owned())),
         )
-        .filter(outbox::Column::State.eq("in_flight"))
+        .filter(outbox::Column::State.eq(OutboxState::InFlight))
         .filter(outbox::Column::Channel.ne("template"))
         .filter(outbox::Column::LockedUntil.lt(now))
         .exec(db)
         .await?;
     let retried = outbox::Entity::update_many()
-        .col_expr(outbox::Column::State, Expr::value("pending"))
+        .col_expr(outbox::Column::State, Expr::value(OutboxState::Pending))
         .col_expr(
             outbox::Column::LockedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .filter(outbox::Column::State.eq("in_flight"))
+        .filter(outbox::Column::State.eq(OutboxState::InFlight))
         .filter(outbox::Column::Channel.eq("template"))
         .filter(outbox::Column::LockedUntil.lt(now))
         .exec(db)
@@ -158,9 +160,9 @@ pub async fn record_delivery(
         .col_expr(
             outbox::Column::State,
             Expr::value(if delivered {
-                "delivered"
+                OutboxState::Delivered
             } else {
-                "undelivered"
+                OutboxState::Undelivered
             }),
         )
         .col_expr(
@@ -168,7 +170,7 @@ pub async fn record_delivery(
             Expr::value((!delivered).then(|| status.to_owned())),
         )
         .filter(outbox::Column::WechatMsgid.eq(msgid))
-        .filter(outbox::Column::State.eq("sent"))
+        .filter(outbox::Column::State.eq(OutboxState::Sent))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -177,9 +179,9 @@ pub async fn record_delivery(
 /// Cancels a broadcast's rows that have not been sent.
 pub async fn cancel_pending(db: &impl ConnectionTrait, notification_id: i64) -> Result<u64, DbErr> {
     let result = outbox::Entity::update_many()
-        .col_expr(outbox::Column::State, Expr::value("cancelled"))
+        .col_expr(outbox::Column::State, Expr::value(OutboxState::Cancelled))
         .filter(outbox::Column::NotificationId.eq(notification_id))
-        .filter(outbox::Column::State.eq("pending"))
+        .filter(outbox::Column::State.eq(OutboxState::Pending))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -189,7 +191,7 @@ pub async fn cancel_pending(db: &impl ConnectionTrait, notification_id: i64) -> 
 pub async fn counts(
     db: &impl ConnectionTrait,
     notification_id: i64,
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Vec<(OutboxState, i64)>, DbErr> {
     outbox::Entity::find()
         .select_only()
         .column(outbox::Column::State)
@@ -202,7 +204,7 @@ pub async fn counts(
 }
 
 /// Rows of a broadcast (tests and admin views).
-pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u64, DbErr> {
+pub async fn count_in_state(db: &impl ConnectionTrait, state: OutboxState) -> Result<u64, DbErr> {
     outbox::Entity::find()
         .filter(outbox::Column::State.eq(state))
         .count(db)
@@ -212,7 +214,7 @@ pub async fn count_in_state(db: &impl ConnectionTrait, state: &str) -> Result<u6
 /// Outbox rows not yet settled (pending or in flight): the send backlog.
 pub async fn open_outbox(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     outbox::Entity::find()
-        .filter(outbox::Column::State.is_in(["pending", "in_flight"]))
+        .filter(outbox::Column::State.is_in([OutboxState::Pending, OutboxState::InFlight]))
         .count(db)
         .await
 }

@@ -20,7 +20,7 @@ pub async fn insert_pending_from_wechat(
     upload::ActiveModel {
         owner_id: Set(owner_id),
         kind: Set(kind.to_owned()),
-        state: Set("pending".to_owned()),
+        state: Set(entity::upload::UploadState::Pending),
         mime: Set(String::new()),
         size_bytes: Set(0),
         storage_key: Set(None),
@@ -65,7 +65,7 @@ pub async fn insert_ready(
     upload::ActiveModel {
         owner_id: Set(new.owner_id),
         kind: Set(new.kind.to_owned()),
-        state: Set("ready".to_owned()),
+        state: Set(entity::upload::UploadState::Ready),
         mime: Set(new.mime.to_owned()),
         size_bytes: Set(new.size_bytes),
         storage_key: Set(Some(new.storage_key.to_owned())),

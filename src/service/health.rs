@@ -11,9 +11,9 @@ pub async fn backlog(db: &DatabaseConnection) -> Result<Backlog, sea_orm::DbErr>
     let n = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
     Ok(Backlog {
         outbox_open: n(repo::outbox::open_outbox(db).await?),
-        jobs_queued: n(repo::jobs::count_in_state(db, "queued").await?),
-        inbox_pending: n(repo::inbox::count(db, repo::inbox::PENDING).await?),
-        inbox_failed: n(repo::inbox::count(db, repo::inbox::FAILED).await?),
+        jobs_queued: n(repo::jobs::count_in_state(db, entity::job::JobState::Queued).await?),
+        inbox_pending: n(repo::inbox::count(db, entity::push_inbox::InboxState::Pending).await?),
+        inbox_failed: n(repo::inbox::count(db, entity::push_inbox::InboxState::Failed).await?),
         votes_counted: n(repo::votes::count_by_status(db, "counted").await?),
         votes_flagged: n(repo::votes::count_by_status(db, "flagged").await?),
     })

@@ -1,6 +1,7 @@
 //! Copying media that arrived in chat from WeChat's temporary storage into ours.
 
 use chrono::Utc;
+use entity::upload::UploadState;
 use sea_orm::{DatabaseConnection, Set};
 
 use crate::{
@@ -30,7 +31,7 @@ pub async fn copy_from_wechat(deps: &Copy<'_>, upload_id: i64) -> Result<(), App
         tracing::warn!(upload.id = upload_id, "upload to copy is gone");
         return Err(AppError::NotFound);
     };
-    if upload.state != "pending" {
+    if upload.state != UploadState::Pending {
         return Ok(());
     }
     let Some(media_id) = upload.wechat_media_id.clone() else {
@@ -42,7 +43,7 @@ pub async fn copy_from_wechat(deps: &Copy<'_>, upload_id: i64) -> Result<(), App
     let mut changes: entity::upload::ActiveModel = upload.into();
     match outcome {
         Ok(stored) => {
-            changes.state = Set("ready".to_owned());
+            changes.state = Set(UploadState::Ready);
             changes.mime = Set(stored.mime.to_owned());
             changes.size_bytes = Set(i64::try_from(stored.size).unwrap_or(i64::MAX));
             changes.storage_key = Set(Some(stored.key));
@@ -52,7 +53,7 @@ pub async fn copy_from_wechat(deps: &Copy<'_>, upload_id: i64) -> Result<(), App
             Ok(())
         }
         Err(err) if !err.is_transient() => {
-            changes.state = Set("failed".to_owned());
+            changes.state = Set(UploadState::Failed);
             changes.error = Set(Some(err.to_string().chars().take(480).collect()));
             repo::uploads::update(deps.db, changes).await?;
             Err(err)

@@ -82,7 +82,10 @@ pub async fn moderate(
     let media = repo::works::media(db, work_id).await?;
     let upload_ids: Vec<i64> = media.iter().map(|m| m.upload_id).collect();
     let uploads = repo::uploads::find_many(db, &upload_ids).await?;
-    if uploads.iter().any(|u| u.state == "pending") {
+    if uploads
+        .iter()
+        .any(|u| u.state == entity::upload::UploadState::Pending)
+    {
         return Err(AppError::Unavailable(
             "media still being copied from WeChat".to_owned(),
         ));

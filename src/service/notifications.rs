@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use sea_orm::ActiveEnum as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -250,6 +251,7 @@ pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<P
     let counts = repo::outbox::counts(db, notification_id)
         .await?
         .into_iter()
+        .map(|(state, n)| (state.to_value(), n))
         .collect();
     Ok(Progress {
         state: row.state,

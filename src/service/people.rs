@@ -106,7 +106,7 @@ pub async fn update(
             Some(upload)
                 if upload.owner_id == person_id
                     && upload.kind == "image"
-                    && upload.state == "ready" =>
+                    && upload.state == entity::upload::UploadState::Ready =>
             {
                 upload.storage_key.map(|key| store.url(&key))
             }

@@ -178,7 +178,11 @@ pub async fn submit_from_miniapp(
     for id in &request.upload_ids {
         let upload = uploads
             .iter()
-            .find(|u| u.id == *id && u.owner_id == person_id && u.state == "ready")
+            .find(|u| {
+                u.id == *id
+                    && u.owner_id == person_id
+                    && u.state == entity::upload::UploadState::Ready
+            })
             .ok_or_else(|| invalid("upload_ids", "文件不存在或尚未上传完成"))?;
         let seconds = u32::try_from(upload.duration_ms.unwrap_or(0) / 1000).unwrap_or(0);
         media.push(match upload.kind.as_str() {

@@ -7,19 +7,10 @@ use crate::{
     helpers::{Backend, spawn_app_with},
 };
 
-async fn admin_token(app: &crate::helpers::TestApp) -> String {
-    let db = sea_orm::DatabaseConnection::clone(&app.db);
-    admin_tokens::issue(&db, Role::Admin, None, "test")
-        .await
-        .unwrap()
-        .reveal()
-        .to_owned()
-}
-
 db_test!(
     an_admin_creates_a_reviewer_token_that_then_authenticates,
     |app| async move {
-        let admin = admin_token(&app).await;
+        let admin = app.token(Role::Admin).await;
         let res = app
             .client
             .post(app.url("/api/v1/admin/tokens"))
@@ -82,7 +73,7 @@ db_test!(
 db_test!(
     a_malformed_json_body_gets_the_contract_error_body,
     |app| async move {
-        let admin = admin_token(&app).await;
+        let admin = app.token(Role::Admin).await;
         let before = <entity::admin_token::Entity as sea_orm::EntityTrait>::find()
             .all(&app.db)
             .await

@@ -23,7 +23,7 @@ async fn works(app: &TestApp) -> Vec<work::Model> {
 }
 
 async fn pending_pushes(app: &TestApp) -> u64 {
-    wangju::repo::inbox::count(&app.db, wangju::repo::inbox::PENDING)
+    wangju::repo::inbox::count(&app.db, entity::push_inbox::InboxState::Pending)
         .await
         .unwrap()
 }
@@ -250,7 +250,7 @@ db_test!(photos_then_a_caption_make_a_photo_story, |app| async move {
     assert_eq!(media.len(), 2);
     // The media are copied from WeChat (the sandbox here) in the background, and served by us.
     app.eventually("both photos copied", || async {
-        wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "done")
+        wangju::repo::jobs::count(&app.db, "fetch_wechat_media", entity::job::JobState::Done)
             .await
             .unwrap()
             == 2
@@ -262,7 +262,7 @@ db_test!(photos_then_a_caption_make_a_photo_story, |app| async move {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(upload.state, "ready");
+        assert_eq!(upload.state, entity::upload::UploadState::Ready);
         assert_eq!(upload.mime, "image/png");
         let key = upload.storage_key.unwrap();
         let served = app
@@ -597,7 +597,7 @@ db_test!(
         )
         .await;
         app.eventually("the copy gave up", || async {
-            wangju::repo::jobs::count(&app.db, "fetch_wechat_media", "failed")
+            wangju::repo::jobs::count(&app.db, "fetch_wechat_media", entity::job::JobState::Failed)
                 .await
                 .unwrap()
                 == 1
@@ -608,7 +608,7 @@ db_test!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(upload.state, "failed");
+        assert_eq!(upload.state, entity::upload::UploadState::Failed);
         assert!(upload.error.unwrap().contains("40007"));
     }
 );
@@ -688,7 +688,7 @@ async fn a_push_stored_but_slow_to_act_on_is_answered_in_time_and_replied_later(
     txn.commit().await.unwrap();
     // The work is still made, once, and its reply goes out later by customer-service message.
     app.eventually("the late reply is sent", || async {
-        wangju::repo::jobs::count(&app.db, "send_chat_text", "done")
+        wangju::repo::jobs::count(&app.db, "send_chat_text", entity::job::JobState::Done)
             .await
             .unwrap()
             == 1
@@ -926,7 +926,7 @@ async fn window_closed(backend: Backend) {
         .await
         .unwrap();
     app.eventually("the closed window ends the job", || async {
-        wangju::repo::jobs::count(&app.db, "send_chat_text", "failed")
+        wangju::repo::jobs::count(&app.db, "send_chat_text", entity::job::JobState::Failed)
             .await
             .unwrap()
             == 1

@@ -160,12 +160,13 @@ async fn pushes_survive(backend: Backend, stop: Stop) {
     let db = Database::connect(&url).await.unwrap();
     let second = serve(&url, &fake);
     for _ in 0..300 {
-        let pending = wangju::repo::inbox::count(&db, wangju::repo::inbox::PENDING)
+        let pending = wangju::repo::inbox::count(&db, entity::push_inbox::InboxState::Pending)
             .await
             .unwrap();
-        let queued = wangju::repo::jobs::count(&db, "send_chat_text", "queued")
-            .await
-            .unwrap();
+        let queued =
+            wangju::repo::jobs::count(&db, "send_chat_text", entity::job::JobState::Queued)
+                .await
+                .unwrap();
         if pending == 0
             && queued == 0
             && entity::work::Entity::find().count(&db).await.unwrap() == 20
@@ -187,7 +188,7 @@ async fn pushes_survive(backend: Backend, stop: Stop) {
         "each once: {per_author:?}"
     );
     assert_eq!(
-        wangju::repo::inbox::count(&db, wangju::repo::inbox::FAILED)
+        wangju::repo::inbox::count(&db, entity::push_inbox::InboxState::Failed)
             .await
             .unwrap(),
         0

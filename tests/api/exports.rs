@@ -5,7 +5,6 @@ use wangju::domain::role::Role;
 use crate::{
     db_test,
     helpers::TestApp,
-    jury::token,
     votes::{approved_work, vote, voter},
 };
 
@@ -113,7 +112,7 @@ db_test!(
             ("一等奖", works[0].to_string())
         );
 
-        let reviewer = token(&app, Role::Reviewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
         assert_eq!(export(&app, &reviewer, "votes.csv").await.0, 403);
         assert_eq!(export(&app, &admin, "secrets.csv").await.0, 404);
     }

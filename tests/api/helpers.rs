@@ -122,6 +122,70 @@ impl TestApp {
         panic!("timed out waiting for: {what}");
     }
 
+    /// A new bearer token for an organiser with `role` (all categories, no unit).
+    pub async fn token(&self, role: wangju::domain::role::Role) -> String {
+        wangju::service::admin_tokens::issue(&self.db, role, None, role.as_str())
+            .await
+            .expect("issue a token")
+            .reveal()
+            .to_owned()
+    }
+
+    /// A new reviewer's token.
+    pub async fn reviewer(&self) -> String {
+        self.token(wangju::domain::role::Role::Reviewer).await
+    }
+
+    /// `POST /api/v1/works` as `token`: status and body.
+    pub async fn submit(&self, token: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url("/api/v1/works"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("submit request");
+        (res.status().as_u16(), res.json().await.unwrap_or_default())
+    }
+
+    /// Submits as `token`, waits for the content checks to hand the work to a person, and
+    /// approves it as `reviewer`; the work's id.
+    pub async fn submit_and_approve(&self, token: &str, reviewer: &str, body: Value) -> i64 {
+        let (status, work) = self.submit(token, body).await;
+        assert_eq!(status, 201, "{work}");
+        let id = work["id"].as_i64().expect("work id");
+        self.eventually("checked", || async {
+            use sea_orm::EntityTrait;
+            entity::work::Entity::find_by_id(id)
+                .one(&self.db)
+                .await
+                .expect("find work")
+                .is_some_and(|w| w.status == "pending_review")
+        })
+        .await;
+        self.approve(reviewer, id).await;
+        id
+    }
+
+    /// Approves work `id` as `reviewer` (the request must succeed).
+    pub async fn approve(&self, reviewer: &str, id: i64) {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/v1/admin/works/{id}/review")))
+            .bearer_auth(reviewer)
+            .json(&serde_json::json!({"decision": "approve"}))
+            .send()
+            .await
+            .expect("review request");
+        assert_eq!(
+            res.status(),
+            200,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+
     /// Sets the campaign phase through the admin API.
     pub async fn set_phase(&self, phase: Option<&str>) {
         let res = self

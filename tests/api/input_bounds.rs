@@ -130,7 +130,7 @@ db_test!(
         let (_, author) = app.login("bounds-reviewed").await;
         let work =
             crate::votes::work_with_status(&app, author, "book_review", "pending_review").await;
-        let reviewer = crate::votes::reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         // 190 characters for a reader, 570 code points for the column.
         let reason = "e\u{301}\u{302}".repeat(190);
         let (status, answer) = send(
@@ -239,7 +239,7 @@ db_test!(
 db_test!(
     control_characters_in_query_parameters_are_400_not_a_database_error,
     |app| async move {
-        let reviewer = crate::votes::reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         for path in [
             "/api/v1/works?category=%00",
             "/api/v1/works?cursor=%00abc",

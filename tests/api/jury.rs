@@ -10,15 +10,6 @@ use crate::{
     votes::{approved_work, voter, work_with_status},
 };
 
-/// A bearer token of `role`.
-pub async fn token(app: &TestApp, role: Role) -> String {
-    admin_tokens::issue(&app.db, role, None, role.as_str())
-        .await
-        .unwrap()
-        .reveal()
-        .to_owned()
-}
-
 /// A judge's score over HTTP; status and body.
 pub async fn score(app: &TestApp, token: &str, work: i64, body: Value) -> (u16, Value) {
     let res = app
@@ -38,9 +29,9 @@ db_test!(
         let (_, author) = voter(&app, "author").await;
         let work = approved_work(&app, author, "slogan").await;
         let pending = work_with_status(&app, author, "slogan", "pending_review").await;
-        let judge = token(&app, Role::Judge).await;
-        let other_judge = token(&app, Role::Judge).await;
-        let reviewer = token(&app, Role::Reviewer).await;
+        let judge = app.token(Role::Judge).await;
+        let other_judge = app.token(Role::Judge).await;
+        let reviewer = app.token(Role::Reviewer).await;
 
         let (status, body) = score(&app, &judge, work, json!({"score": 80})).await;
         assert_eq!(
@@ -121,7 +112,7 @@ db_test!(
         for (token, work) in [(&one, a), (&two, a), (&one, b), (&two, c)] {
             assert_eq!(crate::votes::vote(&app, token, work).await.0, 200);
         }
-        let judge = token(&app, Role::Judge).await;
+        let judge = app.token(Role::Judge).await;
         for (work, value) in [(a, 60), (b, 90), (c, 90), (d, 100)] {
             assert_eq!(
                 score(&app, &judge, work, json!({"score": value})).await.0,
@@ -129,7 +120,7 @@ db_test!(
             );
         }
         let admin = app.admin_token.clone();
-        let reviewer = token(&app, Role::Reviewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
         assert_eq!(awards(&app, Some(&reviewer), true).await.0, 403);
 
         // 0.4 × votes/top × 100 + 0.6 × jury: a 40+36=76, b 20+54=74, c 20+54=74, d 0+60=60.
@@ -287,7 +278,7 @@ db_test!(
         assert_eq!(status, 200);
         assert_eq!(body["units"].as_array().unwrap().len(), 1);
         assert_eq!(body["units"][0]["rank"], 2);
-        let reviewer = token(&app, Role::Reviewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
         assert_eq!(stats(reviewer).await.0, 403);
     }
 );
@@ -336,7 +327,7 @@ db_test!(
         assert!(body["reported_at"].is_string());
         assert_eq!(report(organiser.clone(), theirs, true).await.0, 404);
         assert_eq!(report(organiser.clone(), unfinished, true).await.0, 400);
-        let reviewer = token(&app, Role::Reviewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
         assert_eq!(report(reviewer, ours, true).await.0, 403);
         let (status, body) = report(organiser, ours, false).await;
         assert_eq!(status, 200);

@@ -247,7 +247,7 @@ db_test!(
             idempotency_key: Set("lost".to_owned()),
             template_id: Set(TEMPLATE.to_owned()),
             payload: Set(json!({"page": null, "data": valid_data()}).to_string()),
-            state: Set("in_flight".to_owned()),
+            state: Set(entity::outbox::OutboxState::InFlight),
             attempts: Set(1),
             next_attempt_at: Set(now),
             locked_until: Set(Some(now - chrono::Duration::minutes(1))),
@@ -260,7 +260,7 @@ db_test!(
         .await
         .unwrap();
         app.eventually("the lost row is written off", || async {
-            wangju::repo::outbox::count_in_state(&app.db, "unknown")
+            wangju::repo::outbox::count_in_state(&app.db, entity::outbox::OutboxState::Unknown)
                 .await
                 .unwrap()
                 == 1
@@ -387,7 +387,7 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(
-            wangju::repo::outbox::count_in_state(&app.db, "pending")
+            wangju::repo::outbox::count_in_state(&app.db, entity::outbox::OutboxState::Pending)
                 .await
                 .unwrap(),
             0
@@ -439,54 +439,16 @@ db_test!(
             .send()
             .await
             .unwrap();
-        let reviewer = wangju::service::admin_tokens::issue(
-            &app.db,
-            wangju::domain::role::Role::Reviewer,
-            None,
-            "r",
-        )
-        .await
-        .unwrap();
+        let reviewer = app.reviewer().await;
         let mut ids = Vec::new();
         for author in [&keen, &shy] {
             let token = author["token"].as_str().unwrap();
-            let title = "凌晨四点的地铁检修工：一线职工的真实画面故事与他们的日常";
-            let work: Value = app
-                .client
-                .post(app.url("/api/v1/works"))
-                .bearer_auth(token)
-                .json(&json!({"category": "essay", "title": "读书", "body": "字".repeat(300)}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let id = work["id"].as_i64().unwrap();
-            let _ = title;
-            app.eventually("checked", || async {
-                entity::work::Entity::find_by_id(id)
-                    .one(&app.db)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .status
-                    == "pending_review"
-            })
-            .await;
-            let res = app
-                .client
-                .post(app.url(&format!("/api/v1/admin/works/{id}/review")))
-                .bearer_auth(reviewer.reveal())
-                .json(&json!({"decision": "approve"}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 200);
+            let body = json!({"category": "essay", "title": "读书", "body": "字".repeat(300)});
+            let id = app.submit_and_approve(token, &reviewer, body).await;
             ids.push(id);
         }
         app.eventually("the keen author's notice is sent", || async {
-            wangju::repo::outbox::count_in_state(&app.db, "sent")
+            wangju::repo::outbox::count_in_state(&app.db, entity::outbox::OutboxState::Sent)
                 .await
                 .unwrap()
                 == 1
@@ -558,9 +520,13 @@ async fn a_future_milestone_is_queued_for_its_time() {
         .unwrap();
     assert_eq!(opening.state, "scheduled");
     assert_eq!(
-        wangju::repo::jobs::count(&app.db, "expand_notification", "queued")
-            .await
-            .unwrap(),
+        wangju::repo::jobs::count(
+            &app.db,
+            "expand_notification",
+            entity::job::JobState::Queued
+        )
+        .await
+        .unwrap(),
         1
     );
 }
@@ -627,43 +593,9 @@ db_test!(
             .send()
             .await
             .unwrap();
-        let work: Value = app
-            .client
-            .post(app.url("/api/v1/works"))
-            .bearer_auth(&token)
-            .json(&json!({"category": "slogan", "body": "网聚正能量"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = work["id"].as_i64().unwrap();
-        app.eventually("checked", || async {
-            entity::work::Entity::find_by_id(id)
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap()
-                .status
-                == "pending_review"
-        })
-        .await;
-        let reviewer = wangju::service::admin_tokens::issue(
-            &app.db,
-            wangju::domain::role::Role::Reviewer,
-            None,
-            "r",
-        )
-        .await
-        .unwrap();
-        app.client
-            .post(app.url(&format!("/api/v1/admin/works/{id}/review")))
-            .bearer_auth(reviewer.reveal())
-            .json(&json!({"decision": "approve"}))
-            .send()
-            .await
-            .unwrap();
+        let reviewer = app.reviewer().await;
+        let body = json!({"category": "slogan", "body": "网聚正能量"});
+        app.submit_and_approve(&token, &reviewer, body).await;
         app.set_phase(Some("closed")).await;
         for _ in 0..2 {
             let res = app
@@ -676,7 +608,7 @@ db_test!(
             assert_eq!(res.status(), 200);
         }
         app.eventually("the prize notice is sent", || async {
-            wangju::repo::outbox::count_in_state(&app.db, "sent")
+            wangju::repo::outbox::count_in_state(&app.db, entity::outbox::OutboxState::Sent)
                 .await
                 .unwrap()
                 == 1

@@ -146,7 +146,10 @@ db_test!(a_png_named_mp4_is_stored_as_an_image, |app| async move {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((row.owner_id, row.state.as_str()), (person, "ready"));
+    assert_eq!(
+        (row.owner_id, row.state),
+        (person, entity::upload::UploadState::Ready)
+    );
     assert_eq!(
         (row.kind.as_str(), row.mime.as_str()),
         ("image", "image/png")

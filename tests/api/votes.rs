@@ -460,15 +460,6 @@ campaign_test!(
     }
 );
 
-/// A reviewer's bearer token.
-pub async fn reviewer(app: &TestApp) -> String {
-    wangju::service::admin_tokens::issue(&app.db, wangju::domain::role::Role::Reviewer, None, "r")
-        .await
-        .unwrap()
-        .reveal()
-        .to_owned()
-}
-
 /// Posts a void request as `token`; status and body.
 async fn void(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     let res = app
@@ -525,7 +516,7 @@ db_test!(
             }
         }
         assert_eq!(count_and_rows(&app, first).await, (5, 5));
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
 
         // Hours 1 and 2 of the first work: exactly two votes leave its count.
         let from = (start + chrono::Duration::minutes(30)).to_rfc3339();
@@ -634,7 +625,7 @@ campaign_test!(
         assert_eq!(status, 409);
         assert_eq!(count_and_rows(&app, work).await, (3, 3));
 
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         let flagged = ledger(&app, &reviewer, &format!("status=flagged&work_id={work}")).await;
         assert_eq!(flagged.len(), 2);
         assert!(flagged.iter().all(|v| v["flag_reason"] == "burst"));

@@ -9,7 +9,7 @@ async fn file(app: &TestApp, owner: i64, kind: &str, seconds: Option<i32>) -> i6
     entity::upload::ActiveModel {
         owner_id: Set(owner),
         kind: Set(kind.to_owned()),
-        state: Set("ready".to_owned()),
+        state: Set(entity::upload::UploadState::Ready),
         mime: Set(match kind {
             "video" => "video/mp4",
             "audio" => "audio/mpeg",
@@ -30,38 +30,6 @@ async fn file(app: &TestApp, owner: i64, kind: &str, seconds: Option<i32>) -> i6
     .await
     .unwrap()
     .id
-}
-
-async fn submit(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/works"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
-
-async fn reviewer(app: &TestApp) -> String {
-    admin_tokens::issue(&app.db, Role::Reviewer, None, "r")
-        .await
-        .unwrap()
-        .reveal()
-        .to_owned()
-}
-
-async fn approve(app: &TestApp, token: &str, id: i64) {
-    let res = app
-        .client
-        .post(app.url(&format!("/api/v1/admin/works/{id}/review")))
-        .bearer_auth(token)
-        .json(&json!({"decision": "approve"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
 }
 
 /// A listing page's JSON (the request must succeed).
@@ -90,9 +58,11 @@ async fn approved_slogan_with_votes(
     votes: i32,
 ) -> i64 {
     use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    let (_, work) = submit(app, author, json!({"category": "slogan", "body": body})).await;
+    let (_, work) = app
+        .submit(author, json!({"category": "slogan", "body": body}))
+        .await;
     let id = work["id"].as_i64().unwrap();
-    approve(app, reviewer, id).await;
+    app.approve(reviewer, id).await;
     let found = entity::work::Entity::find_by_id(id)
         .one(&app.db)
         .await
@@ -160,7 +130,7 @@ db_test!(
             ),
         ];
         for (body, broken) in cases {
-            let (status, answer) = submit(&app, &token, body.clone()).await;
+            let (status, answer) = app.submit(&token, body.clone()).await;
             match broken {
                 None => {
                     assert_eq!(status, 201, "{body} → {answer}");
@@ -187,26 +157,23 @@ db_test!(
     submissions_are_refused_outside_the_open_phase_and_with_foreign_files,
     |app| async move {
         let (token, _) = app.login("late").await;
-        let (status, answer) = submit(
-            &app,
-            &token,
-            json!({"category": "slogan", "body": "网络文明"}),
-        )
-        .await;
+        let (status, answer) = app
+            .submit(&token, json!({"category": "slogan", "body": "网络文明"}))
+            .await;
         assert_eq!(status, 403);
         assert_eq!(answer["error"]["code"], "phase_closed");
         app.set_phase(Some("open")).await;
         let (_, other) = app.login("someone-else").await;
         let theirs = file(&app, other, "image", None).await;
-        let (status, answer) = submit(
-        &app,
-        &token,
+        let (status, answer) = app.submit(&token,
         json!({"category": "photo_story", "body": "借来的", "upload_ids": [theirs], "true_story": true}),
     )
     .await;
         assert_eq!(status, 422);
         assert!(answer["error"]["fields"]["upload_ids"].is_string());
-        let (status, _) = submit(&app, &token, json!({"category": "hologram", "body": "x"})).await;
+        let (status, _) = app
+            .submit(&token, json!({"category": "hologram", "body": "x"}))
+            .await;
         assert_eq!(status, 422);
     }
 );
@@ -216,19 +183,19 @@ db_test!(
     |app| async move {
         app.set_phase(Some("open")).await;
         let (token, _) = app.login("prolific").await;
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         let mut ids = Vec::new();
         for i in 0..5 {
-            let (_, work) = submit(
-                &app,
-                &token,
-                json!({"category": "slogan", "body": format!("标语{i}")}),
-            )
-            .await;
+            let (_, work) = app
+                .submit(
+                    &token,
+                    json!({"category": "slogan", "body": format!("标语{i}")}),
+                )
+                .await;
             ids.push(work["id"].as_i64().unwrap());
         }
         for id in &ids[..4] {
-            approve(&app, &reviewer, *id).await;
+            app.approve(&reviewer, *id).await;
         }
         let page = |cursor: Option<String>| {
             let mut query = vec![
@@ -246,13 +213,10 @@ db_test!(
         let seen = item_ids(&first);
         assert_eq!(seen, vec![ids[3], ids[2]]);
         // A new approved work arrives between pages: the next page neither repeats nor skips.
-        let (_, newer) = submit(
-            &app,
-            &token,
-            json!({"category": "slogan", "body": "插队的"}),
-        )
-        .await;
-        approve(&app, &reviewer, newer["id"].as_i64().unwrap()).await;
+        let (_, newer) = app
+            .submit(&token, json!({"category": "slogan", "body": "插队的"}))
+            .await;
+        app.approve(&reviewer, newer["id"].as_i64().unwrap()).await;
         let second = page(first["next_cursor"].as_str().map(str::to_owned)).await;
         let seen = item_ids(&second);
         assert_eq!(seen, vec![ids[1], ids[0]]);
@@ -283,7 +247,7 @@ db_test!(
     |app| async move {
         app.set_phase(Some("open")).await;
         let (token, _) = app.login("hot").await;
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         let mut ids = Vec::new();
         for (i, votes) in [3, 9, 5].into_iter().enumerate() {
             let body = format!("热{i}");
@@ -306,7 +270,7 @@ db_test!(
     |app| async move {
         app.set_phase(Some("open")).await;
         let (token, _) = app.login("ties").await;
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         let mut works = Vec::new();
         for (i, votes) in [2, 2, 7, 2, 0, 7].into_iter().enumerate() {
             let body = format!("平{i}");
@@ -344,7 +308,7 @@ async fn listing_pages_are_reused_within_their_time_to_live(backend: crate::help
     };
     app.set_phase(Some("open")).await;
     let (token, _) = app.login("cached").await;
-    let reviewer = reviewer(&app).await;
+    let reviewer = app.reviewer().await;
     let first = approved_slogan_with_votes(&app, &token, &reviewer, "缓存一", 1).await;
     assert_eq!(
         item_ids(&listing(&app, "/api/v1/works?sort=hot").await),
@@ -394,12 +358,12 @@ db_test!(
             Mode::Plain,
         )
         .await;
-        let (_, work) = submit(
-            &app,
-            &token,
-            json!({"category": "slogan", "body": "小程序里投的"}),
-        )
-        .await;
+        let (_, work) = app
+            .submit(
+                &token,
+                json!({"category": "slogan", "body": "小程序里投的"}),
+            )
+            .await;
         let id = work["id"].as_i64().unwrap();
         let mine = || async {
             app.client
@@ -430,12 +394,9 @@ db_test!(
         );
         // Someone else cannot, and an approved work cannot be withdrawn.
         let (other, _) = app.login("mallory").await;
-        let (_, theirs) = submit(
-            &app,
-            &other,
-            json!({"category": "slogan", "body": "别人的"}),
-        )
-        .await;
+        let (_, theirs) = app
+            .submit(&other, json!({"category": "slogan", "body": "别人的"}))
+            .await;
         let theirs = theirs["id"].as_i64().unwrap();
         let res = app
             .client
@@ -445,7 +406,7 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(res.status(), 404);
-        approve(&app, &reviewer(&app).await, theirs).await;
+        app.approve(&app.reviewer().await, theirs).await;
         let res = app
             .client
             .delete(app.url(&format!("/api/v1/works/{theirs}")))
@@ -527,7 +488,7 @@ db_test!(
             .status(),
             403
         );
-        let reviewer = reviewer(&app).await;
+        let reviewer = app.reviewer().await;
         assert_eq!(
             review(reviewer.clone(), json!({"decision": "reject"}))
                 .await
