@@ -114,6 +114,8 @@ set_phase() {
 
 # The keyword scenarios send plain and safe pushes to one server, so it takes both (message
 # mode plain with a key); every login comes from loopback, so the per-address rate is lifted.
+# The driver stands in for the nginx in front: each voter's X-Forwarded-For is its own address,
+# believed because loopback is a trusted proxy (as nginx's range is in production).
 start_server() { # $1 backend, $2 database URL
   PORT=$(free_port)
   ADDR=127.0.0.1:$PORT
@@ -125,6 +127,7 @@ start_server() { # $1 backend, $2 database URL
   WANGJU_MP_AES_KEY=$AES_KEY \
   WANGJU_MP_MESSAGE_MODE=plain \
   WANGJU_LOGINS_PER_IP_PER_MINUTE=100000000 \
+  WANGJU_TRUSTED_PROXIES=127.0.0.1 \
   WANGJU_MP_APPID=$APPID \
   WANGJU_ADMIN_TOKEN=$ADMIN_TOKEN \
   WANGJU_WECHAT_MODE=live \
@@ -156,7 +159,7 @@ ROWS=()
 CHECKS=()
 FLOORS=()
 FAILED=0
-declare -A RPS P99 EFF FLOOR HWM VOTE_FLOOR VOTES_OK MACHINE_CPU
+declare -A RPS P99 EFF FLOOR HWM VOTE_FLOOR VOTES_OK MACHINE_CPU BAD
 
 # sql BACKEND URL DB_FILE QUERY: one row of space-separated values.
 sql() {
@@ -277,6 +280,8 @@ bench_backend() { # $1 backend
       'BEGIN { printf "%.2f", a + b + c + d + e }')
     ROWS+=("| $backend | $scenario | $rps | $ratio | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field errors "$line") / $(field non200 "$line") / $(( $(field wrong "$line") + $(field deferred "$line") )) | $eff ($eff_ratio) | $(field server_cpu "$line") / $(field client_cpu "$line") / $(field db_cpu "$line") / $(field fake_cpu "$line") / $(field other_cpu "$line") | $hwm_mib |")
     RPS[$backend/$scenario]=$rps; P99[$backend/$scenario]=$(field p99_ms "$line"); EFF[$backend/$scenario]=$eff
+    # A refused or wrong answer is not throughput: any one fails the run below.
+    BAD[$backend/$scenario]=$(( $(field errors "$line") + $(field non200 "$line") + $(field wrong "$line") ))
     FLOOR[$backend]=$floor; HWM[$backend]=$hwm_mib
     case $scenario in
       slogan) ok_total=$(field ok_total "$line"); deferred_total=$(field deferred_total "$line") ;;
@@ -382,6 +387,11 @@ done
 if [[ -n ${RPS[sqlite/vote]:-} ]]; then
   target "sqlite votes ≥ 1,000/s: ${RPS[sqlite/vote]}/s (floor: ${VOTE_FLOOR[sqlite]:-?}/s)" "$(awk -v r="${RPS[sqlite/vote]}" 'BEGIN { print (r >= 1000) ? 1 : 0 }')"
 fi
+for key in "${!BAD[@]}"; do
+  target "$key: every answer 200 and right (errors + non-200 + wrong = ${BAD[$key]})" "$(( BAD[$key] == 0 ? 1 : 0 ))"
+  # Unlike a missed speed target, a refused answer is a wrong result: the run fails.
+  (( BAD[$key] == 0 )) || FAILED=1
+done
 for backend in $BACKENDS; do
   target "$backend zero votes lost or doubled (rows = confirmed votes = sum of vote counts)" "${VOTES_OK[$backend]:-0}"
 done
