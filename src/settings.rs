@@ -20,9 +20,9 @@ pub use crate::wechat::push::MessageMode;
 /// Default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "wechat-config/wangju.toml";
 
-/// Sandbox credentials: harmless values that only the built-in simulator accepts.
 /// WeChat's API host.
 const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
+/// Sandbox credentials: harmless values that only the built-in simulator accepts.
 const SANDBOX_MP_APPID: &str = "wxsandbox0000mp01";
 const SANDBOX_MINIAPP_APPID: &str = "wxsandbox0000app1";
 const SANDBOX_SECRET: &str = "sandbox-secret";
