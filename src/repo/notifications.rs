@@ -1,7 +1,7 @@
 //! Queries on `notifications`: broadcasts and milestones.
 
 use chrono::{DateTime, Utc};
-use entity::notification;
+use entity::notification::{self, NotificationState};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
@@ -38,7 +38,7 @@ pub async fn insert_notification(
         page: Set(new.page.map(str::to_owned)),
         audience: Set(new.audience.to_owned()),
         send_at: Set(new.send_at),
-        state: Set("scheduled".to_owned()),
+        state: Set(NotificationState::Scheduled),
         created_at: Set(now),
         ..Default::default()
     })
@@ -67,8 +67,8 @@ pub async fn notification(
 pub async fn set_notification_state(
     db: &impl ConnectionTrait,
     id: i64,
-    from: &str,
-    to: &str,
+    from: NotificationState,
+    to: NotificationState,
 ) -> Result<bool, DbErr> {
     let result = notification::Entity::update_many()
         .col_expr(notification::Column::State, Expr::value(to))

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::ActiveEnum as _;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use entity::notification::NotificationState;
+use sea_orm::{ActiveEnum as _, ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -184,7 +184,7 @@ pub async fn expand(
     let Some(row) = repo::notifications::notification(db, notification_id).await? else {
         return Ok(0);
     };
-    if row.state != "scheduled" {
+    if row.state != NotificationState::Scheduled {
         return Ok(0);
     }
     let audience: Value = serde_json::from_str(&row.audience).map_err(AppError::internal)?;
@@ -221,8 +221,13 @@ pub async fn expand(
         .collect();
     let txn = crate::db::begin_write(db).await?;
     let added = repo::outbox::enqueue(&txn, messages, now).await?;
-    repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "expanded")
-        .await?;
+    repo::notifications::set_notification_state(
+        &txn,
+        notification_id,
+        NotificationState::Scheduled,
+        NotificationState::Expanded,
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(
         notification.id = notification_id,
@@ -254,7 +259,7 @@ pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<P
         .map(|(state, n)| (state.to_value(), n))
         .collect();
     Ok(Progress {
-        state: row.state,
+        state: row.state.to_value(),
         send_at: row.send_at,
         counts,
     })
@@ -266,8 +271,13 @@ pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Pro
     let row = repo::notifications::notification(&txn, notification_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !repo::notifications::set_notification_state(&txn, notification_id, "scheduled", "cancelled")
-        .await?
+    if !repo::notifications::set_notification_state(
+        &txn,
+        notification_id,
+        NotificationState::Scheduled,
+        NotificationState::Cancelled,
+    )
+    .await?
     {
         repo::outbox::cancel_pending(&txn, notification_id).await?;
     }
@@ -414,8 +424,13 @@ pub async fn schedule_milestones(
         if let Some(row) = repo::notifications::insert_notification(&txn, new, now).await? {
             // A milestone already past when first seen is not sent late.
             if milestone.send_at < now {
-                repo::notifications::set_notification_state(&txn, row.id, "scheduled", "cancelled")
-                    .await?;
+                repo::notifications::set_notification_state(
+                    &txn,
+                    row.id,
+                    NotificationState::Scheduled,
+                    NotificationState::Cancelled,
+                )
+                .await?;
             } else {
                 repo::jobs::enqueue(
                     &txn,

@@ -480,7 +480,8 @@ db_test!(
             .unwrap();
         assert_eq!(rows.len(), 2, "both milestones of the shipped file");
         assert!(
-            rows.iter().all(|n| n.state == "cancelled"),
+            rows.iter()
+                .all(|n| n.state == entity::notification::NotificationState::Cancelled),
             "2017's milestones are long past"
         );
         let _again = app.another(&[]).await;
@@ -518,7 +519,10 @@ async fn a_future_milestone_is_queued_for_its_time() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(opening.state, "scheduled");
+    assert_eq!(
+        opening.state,
+        entity::notification::NotificationState::Scheduled
+    );
     assert_eq!(
         wangju::repo::jobs::count(
             &app.db,
