@@ -14,7 +14,7 @@ use figment::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::wechat::crypto::EncodingAesKey;
+use crate::wechat::crypto::{EncodingAesKey, MessageCrypt};
 pub use crate::wechat::push::MessageMode;
 
 /// Default location of the configuration file.
@@ -221,6 +221,15 @@ pub struct PushKeys {
     pub aes_key_previous: Option<EncodingAesKey>,
     /// Which pushes are accepted.
     pub message_mode: MessageMode,
+}
+
+impl PushKeys {
+    /// The message crypt of `appid` with these keys (the previous one still opens pushes), if
+    /// an EncodingAESKey is set.
+    pub fn crypt(&self, appid: &str) -> Option<MessageCrypt> {
+        let key = self.aes_key.clone()?;
+        Some(MessageCrypt::new(appid, key, self.aes_key_previous.clone()))
+    }
 }
 
 /// Everything WeChat-related.

@@ -144,7 +144,7 @@ impl Application {
                 image_budget: DecodeBudget::new(settings.image_memory_budget, IMAGE_BUDGET_WAIT),
                 store,
                 replies,
-                push_endpoint: endpoint,
+                push_endpoint: Arc::new(endpoint),
                 vote_limits: VoteLimits::new(&campaign.voting),
                 login_rate: KeyedRate::per_minute(
                     std::num::NonZeroU32::new(settings.http.logins_per_ip_per_minute)

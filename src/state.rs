@@ -36,7 +36,7 @@ pub struct AppState {
     /// Chat keywords and texts.
     pub replies: Arc<Replies>,
     /// The push endpoints' keys and limits.
-    pub push_endpoint: PushEndpoint,
+    pub push_endpoint: Arc<PushEndpoint>,
     /// Media storage.
     pub store: MediaStore,
     /// Memory all image decodes together may take.

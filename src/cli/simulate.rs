@@ -9,7 +9,7 @@ use crate::{
     cli::CliError,
     settings::Settings,
     wechat::{
-        crypto::{EncodingAesKey, MessageCrypt},
+        crypto::EncodingAesKey,
         push::{MessageMode, sign_push},
     },
 };
@@ -137,10 +137,7 @@ fn field<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 pub async fn run(settings: &Settings, args: SimulateArgs) -> Result<(), CliError> {
     let callback = &settings.wechat.callback.mp;
     let token = callback.token.expose_secret();
-    let crypt = callback
-        .aes_key
-        .clone()
-        .map(|key| MessageCrypt::new(settings.wechat.mp.appid.clone(), key, None));
+    let crypt = callback.crypt(&settings.wechat.mp.appid);
     let mode = args.mode.unwrap_or(if crypt.is_some() {
         Mode::Safe
     } else {

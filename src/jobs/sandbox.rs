@@ -2,7 +2,7 @@
 //! handler, signed and sealed with its keys as WeChat would send them: business code cannot
 //! tell the sandbox from WeChat.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use secrecy::ExposeSecret;
@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::{
     service::callback::{self, PushApp, PushDeps},
     settings::PushKeys,
-    wechat::{crypto::MessageCrypt, push::sign_push},
+    wechat::push::sign_push,
 };
 
 /// How long the simulator "takes" for a verdict; WeChat takes seconds to minutes.
@@ -27,18 +27,22 @@ pub async fn run_sandbox_pushes(
     keys: PushKeys,
     appid: String,
 ) {
-    let crypt = keys
-        .aes_key
-        .clone()
-        .map(|key| MessageCrypt::new(appid, key, None));
+    // Built once; each delivery shares them.
+    let crypt = Arc::new(keys.crypt(&appid));
+    let token = Arc::new(keys.token);
+    let mode = keys.message_mode;
     while let Some(xml) = pushes.recv().await {
-        let deps = deps.clone();
-        let (token, crypt, mode) = (keys.token.clone(), crypt.clone(), keys.message_mode);
+        let (deps, token, crypt) = (deps.clone(), token.clone(), crypt.clone());
         tokio::spawn(async move {
             tokio::time::sleep(VERDICT_DELAY).await;
             let now = Utc::now().timestamp();
-            let Some(signed) = sign_push(token.expose_secret(), crypt.as_ref(), mode, &xml, now)
-            else {
+            let Some(signed) = sign_push(
+                token.expose_secret(),
+                crypt.as_ref().as_ref(),
+                mode,
+                &xml,
+                now,
+            ) else {
                 tracing::warn!("sandbox: the mini program's mode needs an EncodingAESKey");
                 return;
             };

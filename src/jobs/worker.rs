@@ -80,7 +80,7 @@ pub fn backoff_from(base: Duration, attempts: i32) -> Duration {
 async fn run(deps: &AppState, job: &Job) -> Result<(), JobError> {
     match job {
         Job::FetchWechatMedia { upload_id } => {
-            let copy = media::Copy {
+            let copy = media::MediaCopy {
                 db: &deps.db,
                 wechat: &deps.wechat,
                 store: &deps.store,

@@ -34,7 +34,6 @@ use crate::{
     },
     settings::{PushKeys, Settings},
     wechat::{
-        crypto::MessageCrypt,
         inbound::{Inbound, InboundKind},
         push::{Opened, PushGate, Refused},
         reply::{NEWS_CAP_EVENT, NEWS_CAP_MESSAGE, Reply, SUCCESS},
@@ -60,11 +59,12 @@ pub struct PushEndpoint {
 }
 
 fn gate(keys: &PushKeys, appid: &str, replay_window: Option<Duration>) -> PushGate {
-    let crypt = keys
-        .aes_key
-        .clone()
-        .map(|key| MessageCrypt::new(appid, key, keys.aes_key_previous.clone()));
-    PushGate::new(keys.token.clone(), crypt, keys.message_mode, replay_window)
+    PushGate::new(
+        keys.token.clone(),
+        keys.crypt(appid),
+        keys.message_mode,
+        replay_window,
+    )
 }
 
 impl PushEndpoint {
@@ -101,8 +101,8 @@ pub struct PushDeps {
     pub notices: Arc<Notices>,
     /// Current phase.
     pub phase: PhaseClock,
-    /// Keys and caches.
-    pub endpoint: PushEndpoint,
+    /// The push endpoints' gates and limits, shared by every request.
+    pub endpoint: Arc<PushEndpoint>,
 }
 
 fn forbidden(reason: &str) -> AppError {

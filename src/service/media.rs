@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// What copying needs: where the media comes from, where it goes, and the decode budget.
-pub struct Copy<'a> {
+pub struct MediaCopy<'a> {
     /// Database.
     pub db: &'a DatabaseConnection,
     /// WeChat, which holds the temporary media.
@@ -26,7 +26,7 @@ pub struct Copy<'a> {
 /// Downloads a pending chat upload (temporary media lives 3 days), checks it and stores it.
 /// Running it again for an upload that is already stored does nothing. An error that retrying
 /// cannot fix marks the upload failed, with the reason.
-pub async fn copy_from_wechat(deps: &Copy<'_>, upload_id: i64) -> Result<(), AppError> {
+pub async fn copy_from_wechat(deps: &MediaCopy<'_>, upload_id: i64) -> Result<(), AppError> {
     let Some(upload) = repo::uploads::find(deps.db, upload_id).await? else {
         tracing::warn!(upload.id = upload_id, "upload to copy is gone");
         return Err(AppError::NotFound);
@@ -70,7 +70,7 @@ struct Stored {
     height: u32,
 }
 
-async fn fetch_and_store(deps: &Copy<'_>, media_id: &str) -> Result<Stored, AppError> {
+async fn fetch_and_store(deps: &MediaCopy<'_>, media_id: &str) -> Result<Stored, AppError> {
     let bytes = match deps.wechat.media_get(media_id).await? {
         Media::File { bytes, .. } => bytes,
         Media::Video { .. } => {

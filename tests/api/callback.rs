@@ -781,17 +781,21 @@ on_both_databases!(
     slow_wechat_does_not_delay_the_reply
 );
 
-async fn review_and_auto_approve(backend: Backend) {
+/// An app whose campaign publishes works that pass every content check, open for submissions.
+async fn auto_approving_app(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("campaign.toml");
-    let campaign = include_str!("../../wechat-config/campaign.toml")
-        .replace("auto_approve = false", "auto_approve = true");
-    std::fs::write(&path, campaign).unwrap();
-    let Some(app) = spawn_app_with(backend, &[("campaign", path.to_str().unwrap().into())]).await
-    else {
+    let campaign =
+        crate::votes::edited_campaign(&dir, &[("auto_approve = false", "auto_approve = true")]);
+    // The file is read once, at start.
+    let app = spawn_app_with(backend, &[("campaign", campaign.into())]).await?;
+    app.set_phase(Some("open")).await;
+    Some(app)
+}
+
+async fn review_and_auto_approve(backend: Backend) {
+    let Some(app) = auto_approving_app(backend).await else {
         return;
     };
-    app.set_phase(Some("open")).await;
     link_mini_program(&app, "oAuto").await;
     send(
         &app,
@@ -829,16 +833,9 @@ on_both_databases!(
 );
 
 async fn sandbox_photo_verdicts(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("campaign.toml");
-    let campaign = include_str!("../../wechat-config/campaign.toml")
-        .replace("auto_approve = false", "auto_approve = true");
-    std::fs::write(&path, campaign).unwrap();
-    let Some(app) = spawn_app_with(backend, &[("campaign", path.to_str().unwrap().into())]).await
-    else {
+    let Some(app) = auto_approving_app(backend).await else {
         return;
     };
-    app.set_phase(Some("open")).await;
     link_mini_program(&app, "oSandboxPhoto").await;
     let t = now();
     send(
