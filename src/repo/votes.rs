@@ -1,5 +1,6 @@
 //! Queries on `votes` (the ledger) and `vote_days` (the daily cap's counters).
 
+use crate::domain::vote::VoteStatus;
 use chrono::{DateTime, Utc};
 use entity::{vote, vote_day};
 use sea_orm::{
@@ -23,7 +24,7 @@ pub struct NewVote<'a> {
     /// Client user agent.
     pub user_agent: &'a str,
     /// counted or flagged.
-    pub status: &'a str,
+    pub status: VoteStatus,
     /// The one-per-(work, person, day) key; set while the vote is counted or flagged.
     pub counted_key: Option<&'a str>,
     /// Fraud signals of a flagged vote.
@@ -47,7 +48,7 @@ pub async fn insert(
         ip: Set(new.ip.to_owned()),
         user_agent: Set(new.user_agent.to_owned()),
         created_at: Set(now),
-        status: Set(new.status.to_owned()),
+        status: Set(new.status.as_str().to_owned()),
         counted_key: Set(new.counted_key.map(str::to_owned)),
         void_reason: Set(None),
         voided_at: Set(None),
@@ -112,11 +113,11 @@ pub async fn used_on(db: &impl ConnectionTrait, person_id: i64, day: &str) -> Re
 pub async fn count_for_work(
     db: &impl ConnectionTrait,
     work_id: i64,
-    status: &str,
+    status: VoteStatus,
 ) -> Result<u64, DbErr> {
     vote::Entity::find()
         .filter(vote::Column::WorkId.eq(work_id))
-        .filter(vote::Column::Status.eq(status))
+        .filter(vote::Column::Status.eq(status.as_str()))
         .count(db)
         .await
 }
@@ -190,9 +191,9 @@ pub async fn count_evidence(
 
 /// Which votes an audit listing or a void takes.
 #[derive(Clone, Debug, Default)]
-pub struct VoteFilter<'a> {
+pub struct VoteFilter {
     /// Only this status.
-    pub status: Option<&'a str>,
+    pub status: Option<VoteStatus>,
     /// Only this work.
     pub work_id: Option<i64>,
     /// Only this voter.
@@ -203,11 +204,11 @@ pub struct VoteFilter<'a> {
     pub to: Option<DateTime<Utc>>,
 }
 
-impl VoteFilter<'_> {
+impl VoteFilter {
     fn condition(&self) -> Condition {
         let mut cond = Condition::all();
         if let Some(status) = self.status {
-            cond = cond.add(vote::Column::Status.eq(status));
+            cond = cond.add(vote::Column::Status.eq(status.as_str()));
         }
         if let Some(work_id) = self.work_id {
             cond = cond.add(vote::Column::WorkId.eq(work_id));
@@ -228,7 +229,7 @@ impl VoteFilter<'_> {
 /// Votes matching `filter`, newest first, at most `limit`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    filter: &VoteFilter<'_>,
+    filter: &VoteFilter,
     limit: u64,
 ) -> Result<Vec<vote::Model>, DbErr> {
     vote::Entity::find()
@@ -242,7 +243,7 @@ pub async fn list(
 /// Works having votes that match `filter` and are not yet voided, in id order.
 pub async fn works_with_live_votes(
     db: &impl ConnectionTrait,
-    filter: &VoteFilter<'_>,
+    filter: &VoteFilter,
 ) -> Result<Vec<i64>, DbErr> {
     vote::Entity::find()
         .select_only()
@@ -260,7 +261,7 @@ pub async fn works_with_live_votes(
 /// row stays as the audit trail). Returns how many.
 pub async fn void(
     db: &impl ConnectionTrait,
-    filter: &VoteFilter<'_>,
+    filter: &VoteFilter,
     work_ids: &[i64],
     reason: &str,
     now: DateTime<Utc>,
@@ -311,9 +312,9 @@ pub async fn page_after(
 }
 
 /// Votes in the ledger with this status.
-pub async fn count_by_status(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+pub async fn count_by_status(db: &impl ConnectionTrait, status: VoteStatus) -> Result<u64, DbErr> {
     vote::Entity::find()
-        .filter(vote::Column::Status.eq(status))
+        .filter(vote::Column::Status.eq(status.as_str()))
         .count(db)
         .await
 }

@@ -7,7 +7,10 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use crate::domain::listing::{Cursor, Sort};
+use crate::domain::{
+    listing::{Cursor, Sort},
+    work::WorkStatus,
+};
 
 /// What a new work row holds.
 pub struct NewWork<'a> {
@@ -24,7 +27,7 @@ pub struct NewWork<'a> {
     /// `mp` or `miniapp`.
     pub channel: &'a str,
     /// Initial status.
-    pub status: &'a str,
+    pub status: WorkStatus,
     /// True-story declaration.
     pub true_story: bool,
 }
@@ -45,7 +48,7 @@ pub async fn insert(
         author_id: Set(new.author_id),
         unit_id: Set(new.unit_id),
         channel: Set(new.channel.to_owned()),
-        status: Set(new.status.to_owned()),
+        status: Set(new.status.as_str().to_owned()),
         true_story: Set(new.true_story),
         vote_count: Set(0),
         moderation_note: Set(None),
@@ -184,7 +187,7 @@ pub async fn list_approved(
 #[derive(Debug, Default)]
 pub struct AdminFilter<'a> {
     /// Only this status.
-    pub status: Option<&'a str>,
+    pub status: Option<WorkStatus>,
     /// Only this category.
     pub category: Option<&'a str>,
     /// Only this unit.
@@ -199,7 +202,7 @@ pub async fn list_for_review(
 ) -> Result<Vec<work::Model>, DbErr> {
     let mut query = work::Entity::find();
     if let Some(status) = filter.status {
-        query = query.filter(work::Column::Status.eq(status));
+        query = query.filter(work::Column::Status.eq(status.as_str()));
     }
     if let Some(category) = filter.category {
         query = query.filter(work::Column::Category.eq(category));

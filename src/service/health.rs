@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{metrics::Backlog, repo, storage::MediaStore};
+use crate::{domain::vote::VoteStatus, metrics::Backlog, repo, storage::MediaStore};
 
 /// The durable queues' backlog and the ledger's totals, read at each metrics scrape.
 pub async fn backlog(db: &DatabaseConnection) -> Result<Backlog, sea_orm::DbErr> {
@@ -14,8 +14,8 @@ pub async fn backlog(db: &DatabaseConnection) -> Result<Backlog, sea_orm::DbErr>
         jobs_queued: n(repo::jobs::count_in_state(db, entity::job::JobState::Queued).await?),
         inbox_pending: n(repo::inbox::count(db, entity::push_inbox::InboxState::Pending).await?),
         inbox_failed: n(repo::inbox::count(db, entity::push_inbox::InboxState::Failed).await?),
-        votes_counted: n(repo::votes::count_by_status(db, "counted").await?),
-        votes_flagged: n(repo::votes::count_by_status(db, "flagged").await?),
+        votes_counted: n(repo::votes::count_by_status(db, VoteStatus::Counted).await?),
+        votes_flagged: n(repo::votes::count_by_status(db, VoteStatus::Flagged).await?),
     })
 }
 

@@ -42,11 +42,12 @@ pub async fn queue(
     unit_id: Option<i64>,
 ) -> Result<Vec<WorkDetails>, AppError> {
     who.require(&[Role::Reviewer, Role::Admin, Role::Unit])?;
-    if let Some(status) = status
-        && WorkStatus::parse(status).is_none()
-    {
-        return Err(AppError::BadRequest(format!("unknown status `{status}`")));
-    }
+    let status = status
+        .map(|text| {
+            WorkStatus::parse(text)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown status `{text}`")))
+        })
+        .transpose()?;
     let unit_id = if who.role == Role::Unit {
         who.unit_id
     } else {

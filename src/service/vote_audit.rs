@@ -31,11 +31,12 @@ pub async fn list(
     person_id: Option<i64>,
 ) -> Result<Vec<vote::Model>, AppError> {
     who.require(&[Role::Reviewer, Role::Admin])?;
-    if let Some(status) = status
-        && VoteStatus::parse(status).is_none()
-    {
-        return Err(AppError::BadRequest(format!("unknown status `{status}`")));
-    }
+    let status = status
+        .map(|text| {
+            VoteStatus::parse(text)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown status `{text}`")))
+        })
+        .transpose()?;
     let filter = VoteFilter {
         status,
         work_id,
@@ -103,7 +104,7 @@ pub async fn void(
     }
     let voided = repo::votes::void(&txn, &filter, &works, reason, now).await?;
     for id in &works {
-        let counted = repo::votes::count_for_work(&txn, *id, VoteStatus::Counted.as_str()).await?;
+        let counted = repo::votes::count_for_work(&txn, *id, VoteStatus::Counted).await?;
         let counted = i32::try_from(counted)
             .map_err(|_| AppError::internal(format!("work {id}: vote count overflows")))?;
         repo::works::set_vote_count(&txn, *id, counted).await?;

@@ -168,7 +168,7 @@ pub async fn record(
         campaign_day: &day_text,
         ip: &ballot.ip,
         user_agent: &user_agent,
-        status: status.as_str(),
+        status,
         counted_key: Some(&key),
         flag_reason: flag.as_deref(),
     };

@@ -75,7 +75,7 @@ pub async fn submit(
             author_id: author.id,
             unit_id: author.unit_id,
             channel: channel.as_str(),
-            status: status.as_str(),
+            status,
             true_story: submission.true_story,
         },
         |id| work_code(&campaign.code_prefix, id),
