@@ -23,7 +23,7 @@ THREADS=${BENCH_THREADS:-1}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 PG_SERVER=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 MIN_WORKS=${BENCH_WORKS:-10000}
-CAMPAIGN=$ROOT/wechat-config/campaign.toml
+CAMPAIGN=$ROOT/wechat-config/campaigns/shwm-2017.toml
 # Votes per person and day; each voter casts exactly this many.
 VOTE_CAP=$(sed -n 's/^votes_per_person_per_day *= *\([0-9]*\).*/\1/p' "$CAMPAIGN")
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}

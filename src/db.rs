@@ -120,7 +120,19 @@ const MIGRATION_LOCK: i64 = 0x7761_6e67_6a75_6d67;
 /// then find nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbSetupError> {
     if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        Migrator::up(db, None).await?;
+        // One connection of its own: a migration's statements spread over the pool's
+        // connections can miss each other's schema changes (a table rebuilt on one connection
+        // was still there for the next).
+        let options = db.get_sqlite_connection_pool().connect_options();
+        let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with((*options).clone())
+            .await
+            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+        let single = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+        let migrated = Migrator::up(&single, None).await;
+        let _ = single.close().await;
+        migrated?;
         return Ok(());
     }
     use sea_orm::sqlx::{self, Connection};

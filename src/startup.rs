@@ -10,7 +10,7 @@ use poem::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    campaign::{Campaign, notices::Notices, replies::Replies},
+    campaign::{catalog::Catalog, notices::Notices, replies::Replies},
     db::{self, DbSetupError},
     error::AppError,
     jobs::{
@@ -28,8 +28,12 @@ use crate::{
     },
     service::admin_tokens,
     service::health::StorageProbe,
-    service::{callback::PushEndpoint, campaign::PhaseClock, notifications},
-    service::{listing::ListingPages, rankings::Rankings, rate::KeyedRate, votes::VoteLimits},
+    service::{
+        callback::PushEndpoint,
+        campaign::{Campaigns, SyncError},
+        notifications,
+    },
+    service::{listing::ListingPages, rankings::Rankings, rate::KeyedRate},
     settings::{AppCredentials, Settings, WechatMode, WechatSettings},
     state::AppState,
     storage::{MediaStore, image::DecodeBudget},
@@ -63,7 +67,10 @@ pub enum StartupError {
     /// Bootstrap data could not be written.
     #[error("bootstrap: {0}")]
     Bootstrap(#[from] AppError),
-    /// The campaign file.
+    /// The campaigns could not be brought in step with the database.
+    #[error(transparent)]
+    Campaigns(#[from] SyncError),
+    /// The campaign files.
     #[error(transparent)]
     Campaign(#[from] crate::campaign::CampaignError),
     /// The notifications file.
@@ -102,22 +109,24 @@ impl Application {
     /// Connects and migrates the database, bootstraps the admin token and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         // Files first: a broken campaign stops start-up before anything is touched.
-        let campaign = Arc::new(Campaign::load(&settings.campaign_path)?);
+        let catalog = Catalog::load(&settings.campaigns, settings.default_campaign.as_deref())?;
         let replies = Arc::new(Replies::load(&settings.replies_path)?);
         let notices = Arc::new(Notices::load(&settings.notices_path)?);
         let endpoint = PushEndpoint::new(&settings);
         let db = db::connect(&settings.database).await?;
         db::migrate(&db).await?;
-        for unit in &campaign.units {
+        for unit in catalog.files.iter().flat_map(|f| &f.campaign.units) {
             repo::units::upsert(&db, &unit.code, &unit.name)
                 .await
                 .map_err(|e| StartupError::Bootstrap(e.into()))?;
         }
+        let campaigns = Arc::new(Campaigns::sync(&db, &catalog, chrono::Utc::now()).await?);
         if let Some(token) = &settings.admin_token {
             admin_tokens::ensure_bootstrap(&db, token).await?;
         }
-        notifications::schedule_milestones(&db, &notices, chrono::Utc::now()).await?;
-        let phase = PhaseClock::new(campaign.clone());
+        let milestones_campaign = campaigns.default_campaign().id;
+        notifications::schedule_milestones(&db, milestones_campaign, &notices, chrono::Utc::now())
+            .await?;
         let metrics = Metrics::new()?;
         let wechat = build_wechat(&settings.wechat, &db, &metrics)?;
         let addr = settings.http.listen;
@@ -145,15 +154,13 @@ impl Application {
                 store,
                 replies,
                 push_endpoint: Arc::new(endpoint),
-                vote_limits: VoteLimits::new(&campaign.voting),
                 login_rate: KeyedRate::per_minute(
                     std::num::NonZeroU32::new(settings.http.logins_per_ip_per_minute)
                         .unwrap_or(std::num::NonZeroU32::MIN),
                 ),
                 rankings: Rankings::default(),
                 listing: ListingPages::new(settings.listing_cache),
-                campaign,
-                phase,
+                campaigns,
                 notices,
                 db,
                 settings: Arc::new(settings),

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    campaign::{Campaign, notices::Notices, replies::Replies},
+    campaign::{notices::Notices, replies::Replies},
+    error::AppError,
     metrics::Metrics,
     service::{
         callback::{PushDeps, PushEndpoint},
-        campaign::PhaseClock,
+        campaign::{CampaignEntry, Campaigns},
         health::StorageProbe,
         listing::ListingPages,
         rankings::Rankings,
         rate::KeyedRate,
-        votes::VoteLimits,
     },
     settings::Settings,
     storage::{MediaStore, image::DecodeBudget},
@@ -27,10 +27,8 @@ use crate::{
 pub struct AppState {
     /// Database pool.
     pub db: DatabaseConnection,
-    /// The campaign.
-    pub campaign: Arc<Campaign>,
-    /// The current phase.
-    pub phase: PhaseClock,
+    /// Every campaign, with their phases.
+    pub campaigns: Arc<Campaigns>,
     /// Notices sent to authors and at milestones.
     pub notices: Arc<Notices>,
     /// Chat keywords and texts.
@@ -49,8 +47,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The one WeChat API client (live, or the sandbox simulator).
     pub wechat: WechatClient,
-    /// Request rates of voting.
-    pub vote_limits: VoteLimits,
     /// Logins per client address.
     pub login_rate: KeyedRate<String>,
     /// Public rankings (cached).
@@ -60,14 +56,19 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The campaign a request names (`?campaign=`, a path or a body field), or the default
+    /// one; an unknown key is `NotFound`.
+    pub fn campaign(&self, key: Option<&str>) -> Result<&Arc<CampaignEntry>, AppError> {
+        self.campaigns.resolve(key)
+    }
+
     /// What the push use case reads, borrowed from here (each piece has this one owner).
     pub fn push(&self) -> PushDeps {
         PushDeps {
             db: self.db.clone(),
-            campaign: self.campaign.clone(),
+            campaigns: self.campaigns.clone(),
             replies: self.replies.clone(),
             notices: self.notices.clone(),
-            phase: self.phase.clone(),
             endpoint: self.push_endpoint.clone(),
         }
     }

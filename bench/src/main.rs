@@ -97,7 +97,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     votes_per_person: usize,
     /// The campaign file the server uses (the daily vote cap).
-    #[arg(long, default_value = "wechat-config/campaign.toml")]
+    #[arg(long, default_value = "wechat-config/campaigns/shwm-2017.toml")]
     campaign: PathBuf,
     /// works-hot: pages read with the cursor in each listing (overall and one category).
     #[arg(long, default_value_t = 3)]

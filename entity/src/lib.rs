@@ -3,6 +3,7 @@
 pub mod admin_token;
 pub mod award;
 pub mod callback_receipt;
+pub mod campaign;
 pub mod campaign_override;
 pub mod job;
 pub mod notification;

@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub campaign_id: i64,
     pub milestone_key: Option<String>,
     pub channel: String,
     pub template_id: String,

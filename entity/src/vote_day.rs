@@ -1,4 +1,4 @@
-//! `vote_days`: votes used per person per campaign day (the daily cap's counter).
+//! `vote_days`: votes used per campaign, person and campaign day (the daily cap's counter).
 
 use sea_orm::entity::prelude::*;
 
@@ -6,6 +6,8 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "vote_days")]
 pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub campaign_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub person_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]

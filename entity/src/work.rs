@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub campaign_id: i64,
     pub code: Option<String>,
     pub category: String,
     pub title: String,

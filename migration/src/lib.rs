@@ -16,6 +16,7 @@ mod m20261127_000040_works_listing_indexes;
 mod m20261201_000050_create_push_inbox;
 mod m20261201_000051_create_push_seals;
 mod m20261201_000052_add_session_login_code;
+mod m20261201_000053_add_campaigns;
 
 /// Every migration of the project, in the order they apply.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000050_create_push_inbox::Migration),
             Box::new(m20261201_000051_create_push_seals::Migration),
             Box::new(m20261201_000052_add_session_login_code::Migration),
+            Box::new(m20261201_000053_add_campaigns::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! A file that breaks its own rules (unknown kind, min > max, overlapping phases) stops the
 //! server with a message naming the line.
 
+pub mod catalog;
 pub mod notices;
 mod raw;
 pub mod replies;
@@ -233,6 +234,8 @@ pub struct Scoring {
 /// A validated campaign.
 #[derive(Clone, Debug)]
 pub struct Campaign {
+    /// Unique slug (`shwm-2017`): `?campaign=` in the API, the key of its database row.
+    pub key: String,
     /// Display name.
     pub name: String,
     /// Local time zone of dates and campaign days.
@@ -256,18 +259,22 @@ pub struct Campaign {
 }
 
 impl Campaign {
-    /// Loads and validates a campaign file.
+    /// Loads and validates a campaign file; without a `key` the file's stem is the key.
     pub fn load(path: &std::path::Path) -> Result<Self, CampaignError> {
         let text = std::fs::read_to_string(path).map_err(|source| CampaignError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Self::parse(&text)
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        Self::parse(&text, stem).map_err(|error| CampaignError::InFile {
+            path: path.display().to_string(),
+            error: Box::new(error),
+        })
     }
 
-    /// Parses and validates campaign text.
-    pub fn parse(text: &str) -> Result<Self, CampaignError> {
-        raw::parse(text)
+    /// Parses and validates campaign text; `fallback_key` when the text names no `key`.
+    pub fn parse(text: &str, fallback_key: &str) -> Result<Self, CampaignError> {
+        raw::parse(text, fallback_key)
     }
 
     /// The phase by the calendar at `now` (before the first phase: `Launch`).

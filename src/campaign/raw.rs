@@ -22,11 +22,34 @@ pub enum CampaignError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A problem inside one file, with that file's path.
+    #[error("campaign file `{path}`: {error}")]
+    InFile {
+        /// The path.
+        path: String,
+        /// The problem.
+        error: Box<CampaignError>,
+    },
+    /// Files that are fine one by one but clash with each other (keys, code prefixes, chat
+    /// keywords); the message names both files.
+    #[error("campaign files: {0}")]
+    Clash(String),
+    /// The folder could not be listed, or holds no campaign.
+    #[error("campaign folder `{path}`: {reason}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `WANGJU_DEFAULT_CAMPAIGN` names no campaign file.
+    #[error("WANGJU_DEFAULT_CAMPAIGN: no campaign has the key `{0}`")]
+    UnknownDefault(String),
     /// The TOML is malformed or a value has the wrong type.
-    #[error("campaign file: {0}")]
+    #[error("{0}")]
     Syntax(#[from] toml::de::Error),
     /// A value breaks a rule of the campaign format.
-    #[error("campaign file, line {line}: {reason}")]
+    #[error("line {line}: {reason}")]
     Invalid {
         /// 1-based line of the offending table.
         line: usize,
@@ -38,6 +61,8 @@ pub enum CampaignError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCampaign {
+    /// Optional for files from before several campaigns: the file's stem stands in.
+    key: Option<Spanned<String>>,
     name: String,
     timezone: Spanned<String>,
     code_prefix: Spanned<String>,
@@ -162,9 +187,28 @@ impl Lines<'_> {
     }
 }
 
-pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
+pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, CampaignError> {
     let raw: RawCampaign = toml::from_str(text)?;
     let lines = Lines(text);
+
+    let key = match &raw.key {
+        Some(key) if !is_slug(key.get_ref()) => {
+            return lines.err(
+                key.span(),
+                "key must be 1-64 small letters, digits or `-`, like shwm-2017",
+            );
+        }
+        Some(key) => key.get_ref().clone(),
+        None if is_slug(fallback_key) => fallback_key.to_owned(),
+        None => {
+            return Err(CampaignError::Invalid {
+                line: 1,
+                reason: format!(
+                    "no `key`, and the file name `{fallback_key}` is no key (1-64 small letters, digits or `-`)"
+                ),
+            });
+        }
+    };
 
     let timezone = raw
         .timezone
@@ -259,6 +303,7 @@ pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
     }
 
     Ok(Campaign {
+        key,
         name: raw.name,
         timezone,
         code_prefix: prefix.clone(),
@@ -283,6 +328,14 @@ pub(super) fn parse(text: &str) -> Result<Campaign, CampaignError> {
         units,
         categories,
     })
+}
+
+/// A campaign key: what URLs and the database use (`shwm-2017`).
+pub(super) fn is_slug(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Result<Vec<Phase>, CampaignError> {

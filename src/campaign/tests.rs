@@ -2,11 +2,11 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 
-const SHIPPED: &str = include_str!("../../wechat-config/campaign.toml");
+const SHIPPED: &str = include_str!("../../wechat-config/campaigns/shwm-2017.toml");
 
 #[test]
 fn the_shipped_campaign_is_valid_and_holds_every_category_of_the_seed() {
-    let campaign = Campaign::parse(SHIPPED).expect("valid");
+    let campaign = Campaign::parse(SHIPPED, "campaign").expect("valid");
     assert_eq!(campaign.categories.len(), 14);
     let slogan = campaign.category("slogan").expect("slogan");
     assert_eq!(slogan.rules.body_chars, Range { min: 1, max: 30 });
@@ -37,8 +37,29 @@ fn the_shipped_campaign_is_valid_and_holds_every_category_of_the_seed() {
 }
 
 #[test]
+fn every_shipped_video_runs_three_to_five_minutes() {
+    // The seed: "视频时间3—5分钟", for every work with a video.
+    let campaign = Campaign::parse(SHIPPED, "campaign").expect("valid");
+    assert_eq!(campaign.key, "shwm-2017");
+    let with_video: Vec<&Category> = campaign
+        .categories
+        .iter()
+        .filter(|c| c.rules.videos.max > 0)
+        .collect();
+    assert!(with_video.len() >= 4, "{}", with_video.len());
+    for category in with_video {
+        assert_eq!(
+            category.rules.video_seconds,
+            Some(Range { min: 180, max: 300 }),
+            "{}",
+            category.key
+        );
+    }
+}
+
+#[test]
 fn phases_follow_the_local_calendar() {
-    let campaign = Campaign::parse(SHIPPED).expect("valid");
+    let campaign = Campaign::parse(SHIPPED, "campaign").expect("valid");
     // 2017-05-01 00:30 in Shanghai is still 2017-04-30 in UTC.
     let at = Utc
         .with_ymd_and_hms(2017, 4, 30, 16, 30, 0)
@@ -65,7 +86,7 @@ fn phases_follow_the_local_calendar() {
 fn broken(from: &str, to: &str) -> String {
     assert!(SHIPPED.contains(from), "fixture text `{from}` missing");
     let text = SHIPPED.replacen(from, to, 1);
-    Campaign::parse(&text)
+    Campaign::parse(&text, "campaign")
         .expect_err("must be refused")
         .to_string()
 }
@@ -103,7 +124,7 @@ fn the_line_number_points_at_the_broken_table() {
         .position(|l| l.contains("hologram"))
         .expect("line")
         + 1;
-    match Campaign::parse(&text) {
+    match Campaign::parse(&text, "campaign") {
         Err(CampaignError::Invalid { line: reported, .. }) => {
             // The span starts at the table header, a few lines above the bad key.
             assert!(

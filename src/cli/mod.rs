@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
+    campaign::catalog::Catalog,
     db,
     domain::role::Role,
     service::admin_tokens,
@@ -119,16 +120,15 @@ fn cli_message(err: &crate::error::AppError) -> String {
     }
 }
 
-/// The id of the unit `code` names in the campaign (stored first if the server never ran); a
+/// The id of the unit `code` names in a campaign (stored first if the server never ran); a
 /// number that is no unit's code is taken as a unit's id, as the contract's `--unit <id>`.
 async fn unit_id(
     conn: &sea_orm::DatabaseConnection,
-    campaign_path: &std::path::Path,
+    catalog: &Catalog,
     code: &str,
 ) -> Result<i64, CliError> {
-    let campaign = crate::campaign::Campaign::load(campaign_path)
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    let Some(unit) = campaign.units.iter().find(|u| u.code == code) else {
+    let units = catalog.files.iter().flat_map(|f| &f.campaign.units);
+    let Some(unit) = units.clone().find(|u| u.code == code) else {
         if let Ok(id) = code.parse::<i64>()
             && crate::repo::units::find(conn, id)
                 .await
@@ -137,7 +137,9 @@ async fn unit_id(
         {
             return Ok(id);
         }
-        let known: Vec<&str> = campaign.units.iter().map(|u| u.code.as_str()).collect();
+        let mut known: Vec<&str> = units.map(|u| u.code.as_str()).collect();
+        known.sort_unstable();
+        known.dedup();
         return Err(CliError::Input(format!(
             "no unit has the code `{code}`; the campaign's units: {}",
             known.join(", ")
@@ -172,15 +174,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin(AdminCommand::Token(args)) => {
             let conn = db::connect(&settings.database).await?;
             db::migrate(&conn).await?;
+            let catalog = Catalog::load(&settings.campaigns, settings.default_campaign.as_deref())
+                .map_err(|e| CliError::Input(e.to_string()))?;
             if let Some(keys) = &args.categories {
-                let campaign = crate::campaign::Campaign::load(&settings.campaign_path)
-                    .map_err(|e| CliError::Input(e.to_string()))?;
-                if let Some(unknown) = keys.iter().find(|k| campaign.category(k).is_none()) {
+                let known = |key: &String| {
+                    catalog
+                        .files
+                        .iter()
+                        .any(|f| f.campaign.category(key).is_some())
+                };
+                if let Some(unknown) = keys.iter().find(|k| !known(k)) {
                     return Err(CliError::Input(format!("unknown category `{unknown}`")));
                 }
             }
             let unit = match &args.unit {
-                Some(code) => Some(unit_id(&conn, &settings.campaign_path, code).await?),
+                Some(code) => Some(unit_id(&conn, &catalog, code).await?),
                 None => None,
             };
             let token = admin_tokens::issue_scoped(

@@ -7,6 +7,8 @@ use crate::campaign::{Campaign, Category, replies::Replies};
 pub enum TextCommand<'a> {
     /// Submit to a category whose works are text: `网言网语 <text>`.
     SubmitText {
+        /// The campaign whose category declares the keyword.
+        campaign: &'a Campaign,
         /// The category.
         category: &'a Category,
         /// The text after the keyword.
@@ -14,6 +16,8 @@ pub enum TextCommand<'a> {
     },
     /// Finish the photo draft into a work of an image category: `画面故事 <caption>`.
     FinishPhotos {
+        /// The campaign whose category declares the keyword.
+        campaign: &'a Campaign,
         /// The category.
         category: &'a Category,
         /// The caption after the keyword.
@@ -27,24 +31,30 @@ pub enum TextCommand<'a> {
     Help,
 }
 
-/// Reads a text message as a command.
+/// Reads a text message as a command; a submission keyword goes to the first of `campaigns`
+/// (the caller's order of preference) that declares it.
 pub fn parse_text<'a>(
     text: &'a str,
-    campaign: &'a Campaign,
+    campaigns: &[&'a Campaign],
     replies: &'a Replies,
 ) -> TextCommand<'a> {
     let trimmed = text.trim();
     if trimmed == replies.my_works_keyword {
         return TextCommand::MyWorks;
     }
-    if let Some((category, rest)) = submission_keyword(trimmed, campaign) {
+    let found = campaigns.iter().find_map(|campaign| {
+        submission_keyword(trimmed, campaign).map(|(category, rest)| (*campaign, category, rest))
+    });
+    if let Some((campaign, category, rest)) = found {
         return if category.rules.images.min > 0 {
             TextCommand::FinishPhotos {
+                campaign,
                 category,
                 caption: rest,
             }
         } else {
             TextCommand::SubmitText {
+                campaign,
                 category,
                 text: rest,
             }
@@ -84,9 +94,11 @@ pub fn unit_scene(scene: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    const SHIPPED: &str = include_str!("../../wechat-config/campaigns/shwm-2017.toml");
+
     fn fixtures() -> (Campaign, Replies) {
         (
-            Campaign::parse(include_str!("../../wechat-config/campaign.toml")).expect("campaign"),
+            Campaign::parse(SHIPPED, "campaign").expect("campaign"),
             Replies::parse(include_str!("../../wechat-config/replies.toml")).expect("replies"),
         )
     }
@@ -100,8 +112,8 @@ mod tests {
             "网言网语\n文明上网从我做起",
             "网言网语　文明上网从我做起",
         ] {
-            match parse_text(message, &campaign, &replies) {
-                TextCommand::SubmitText { category, text } => {
+            match parse_text(message, &[&campaign], &replies) {
+                TextCommand::SubmitText { category, text, .. } => {
                     assert_eq!(category.key, "slogan");
                     assert_eq!(text, "文明上网从我做起", "{message:?}");
                 }
@@ -114,7 +126,7 @@ mod tests {
     fn the_bare_keyword_submits_an_empty_text() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text("网言网语", &campaign, &replies),
+            parse_text("网言网语", &[&campaign], &replies),
             TextCommand::SubmitText { text: "", .. }
         ));
     }
@@ -123,7 +135,7 @@ mod tests {
     fn a_word_that_only_starts_with_the_keyword_is_not_a_command() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text("网言网语真好", &campaign, &replies),
+            parse_text("网言网语真好", &[&campaign], &replies),
             TextCommand::Help
         ));
     }
@@ -131,8 +143,10 @@ mod tests {
     #[test]
     fn the_photo_story_keyword_finishes_the_draft() {
         let (campaign, replies) = fixtures();
-        match parse_text("画面故事 凌晨四点的地铁检修", &campaign, &replies) {
-            TextCommand::FinishPhotos { category, caption } => {
+        match parse_text("画面故事 凌晨四点的地铁检修", &[&campaign], &replies) {
+            TextCommand::FinishPhotos {
+                category, caption, ..
+            } => {
                 assert_eq!(category.key, "photo_story");
                 assert_eq!(caption, "凌晨四点的地铁检修");
             }
@@ -144,15 +158,15 @@ mod tests {
     fn my_works_keywords_and_help() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text(" 我的作品 ", &campaign, &replies),
+            parse_text(" 我的作品 ", &[&campaign], &replies),
             TextCommand::MyWorks
         ));
         assert!(matches!(
-            parse_text("投票", &campaign, &replies),
+            parse_text("投票", &[&campaign], &replies),
             TextCommand::Keyword(_)
         ));
         assert!(matches!(
-            parse_text("你好", &campaign, &replies),
+            parse_text("你好", &[&campaign], &replies),
             TextCommand::Help
         ));
     }
@@ -163,5 +177,26 @@ mod tests {
         assert_eq!(unit_scene("huangpu"), Some("huangpu"));
         assert_eq!(unit_scene("qrscene_"), None);
         assert_eq!(unit_scene(""), None);
+    }
+
+    #[test]
+    fn a_keyword_goes_to_the_first_campaign_that_declares_it() {
+        let (this_year, replies) = fixtures();
+        let next_year = Campaign::parse(
+            &SHIPPED
+                .replace("key = \"shwm-2017\"", "key = \"shwm-2018\"")
+                .replace("code_prefix = \"WY\"", "code_prefix = \"WB\""),
+            "campaign",
+        )
+        .expect("campaign");
+        for (order, expected) in [
+            ([&next_year, &this_year], "shwm-2018"),
+            ([&this_year, &next_year], "shwm-2017"),
+        ] {
+            match parse_text("网言网语 文明上网", &order, &replies) {
+                TextCommand::SubmitText { campaign, .. } => assert_eq!(campaign.key, expected),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

@@ -269,7 +269,11 @@ mod tests {
     use crate::campaign::Campaign;
 
     fn campaign() -> Campaign {
-        Campaign::parse(include_str!("../../wechat-config/campaign.toml")).expect("valid")
+        Campaign::parse(
+            include_str!("../../wechat-config/campaigns/shwm-2017.toml"),
+            "campaign",
+        )
+        .expect("valid")
     }
 
     fn check(category: &str, submission: Submission<'_>) -> Result<(), FieldErrors> {

@@ -91,7 +91,7 @@ async fn run(deps: &AppState, job: &Job) -> Result<(), JobError> {
         Job::ModerateWork { work_id } => Ok(moderation::moderate(
             &deps.db,
             (&deps.wechat, &deps.store),
-            (&deps.campaign, &deps.notices),
+            (&deps.campaigns, &deps.notices),
             *work_id,
         )
         .await?),

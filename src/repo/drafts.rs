@@ -21,11 +21,13 @@ pub async fn find_for_person(
 /// Opens a draft for the person.
 pub async fn create(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     person_id: i64,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<draft::Model, DbErr> {
     draft::ActiveModel {
+        campaign_id: Set(campaign_id),
         person_id: Set(person_id),
         created_at: Set(now),
         expires_at: Set(expires_at),

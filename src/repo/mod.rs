@@ -2,6 +2,7 @@
 
 pub mod admin_tokens;
 pub mod awards;
+pub mod campaigns;
 pub mod drafts;
 pub mod inbox;
 pub mod jobs;

@@ -8,6 +8,8 @@ use sea_orm::{
 
 /// A broadcast to store.
 pub struct NewNotification<'a> {
+    /// The campaign it is about.
+    pub campaign_id: i64,
     /// Set for campaign milestones, which are scheduled once.
     pub milestone_key: Option<&'a str>,
     /// `subscribe` or `template`.
@@ -31,6 +33,7 @@ pub async fn insert_notification(
     now: DateTime<Utc>,
 ) -> Result<Option<notification::Model>, DbErr> {
     let result = notification::Entity::insert(notification::ActiveModel {
+        campaign_id: Set(new.campaign_id),
         milestone_key: Set(new.milestone_key.map(str::to_owned)),
         channel: Set(new.channel.to_owned()),
         template_id: Set(new.template_id.to_owned()),

@@ -11,6 +11,8 @@ use sea_orm::{
 
 /// What a new vote row holds.
 pub struct NewVote<'a> {
+    /// The work's campaign.
+    pub campaign_id: i64,
     /// The work.
     pub work_id: i64,
     /// The voter.
@@ -41,6 +43,7 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = vote::Entity::insert(vote::ActiveModel {
+        campaign_id: Set(new.campaign_id),
         work_id: Set(new.work_id),
         person_id: Set(new.person_id),
         category: Set(new.category.to_owned()),
@@ -66,6 +69,7 @@ pub async fn insert(
 /// voters can never both take the last one.
 pub async fn take_day_slot(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     person_id: i64,
     day: &str,
     cap: u32,
@@ -77,16 +81,21 @@ pub async fn take_day_slot(
     let statement = Query::insert()
         .into_table(vote_day::Entity)
         .columns([
+            vote_day::Column::CampaignId,
             vote_day::Column::PersonId,
             vote_day::Column::CampaignDay,
             vote_day::Column::Used,
         ])
-        .values_panic([person_id.into(), day.into(), 1.into()])
+        .values_panic([campaign_id.into(), person_id.into(), day.into(), 1.into()])
         .on_conflict(
-            OnConflict::columns([vote_day::Column::PersonId, vote_day::Column::CampaignDay])
-                .value(vote_day::Column::Used, Expr::col(used).add(1))
-                .action_and_where(Expr::col(used).lt(i64::from(cap)))
-                .to_owned(),
+            OnConflict::columns([
+                vote_day::Column::CampaignId,
+                vote_day::Column::PersonId,
+                vote_day::Column::CampaignDay,
+            ])
+            .value(vote_day::Column::Used, Expr::col(used).add(1))
+            .action_and_where(Expr::col(used).lt(i64::from(cap)))
+            .to_owned(),
         )
         .returning_col(vote_day::Column::Used)
         .to_owned();
@@ -96,11 +105,17 @@ pub async fn take_day_slot(
     }
 }
 
-/// Votes the person has used on the day.
-pub async fn used_on(db: &impl ConnectionTrait, person_id: i64, day: &str) -> Result<i32, DbErr> {
+/// Votes the person has used on the day in a campaign.
+pub async fn used_on(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    person_id: i64,
+    day: &str,
+) -> Result<i32, DbErr> {
     Ok(vote_day::Entity::find()
         .select_only()
         .column(vote_day::Column::Used)
+        .filter(vote_day::Column::CampaignId.eq(campaign_id))
         .filter(vote_day::Column::PersonId.eq(person_id))
         .filter(vote_day::Column::CampaignDay.eq(day))
         .into_tuple::<i32>()
@@ -192,6 +207,8 @@ pub async fn count_evidence(
 /// Which votes an audit listing or a void takes.
 #[derive(Clone, Debug, Default)]
 pub struct VoteFilter {
+    /// Only this campaign's.
+    pub campaign_id: Option<i64>,
     /// Only this status.
     pub status: Option<VoteStatus>,
     /// Only this work.
@@ -207,6 +224,9 @@ pub struct VoteFilter {
 impl VoteFilter {
     fn condition(&self) -> Condition {
         let mut cond = Condition::all();
+        if let Some(campaign_id) = self.campaign_id {
+            cond = cond.add(vote::Column::CampaignId.eq(campaign_id));
+        }
         if let Some(status) = self.status {
             cond = cond.add(vote::Column::Status.eq(status.as_str()));
         }
@@ -297,13 +317,15 @@ pub async fn reassign_person(db: &impl ConnectionTrait, from: i64, to: i64) -> R
     Ok(())
 }
 
-/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+/// Up to `limit` rows of a campaign with ids above `after`, in id order (pages of an export).
 pub async fn page_after(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     after: i64,
     limit: u64,
 ) -> Result<Vec<vote::Model>, DbErr> {
     vote::Entity::find()
+        .filter(vote::Column::CampaignId.eq(campaign_id))
         .filter(vote::Column::Id.gt(after))
         .order_by_asc(vote::Column::Id)
         .limit(limit)

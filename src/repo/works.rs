@@ -14,6 +14,8 @@ use crate::domain::{
 
 /// What a new work row holds.
 pub struct NewWork<'a> {
+    /// Its campaign's row.
+    pub campaign_id: i64,
     /// Category key.
     pub category: &'a str,
     /// Title.
@@ -32,7 +34,8 @@ pub struct NewWork<'a> {
     pub true_story: bool,
 }
 
-/// Inserts a work with its code (`<prefix>-<id>`) and its media in order.
+/// Inserts a work with its code (`code` of the campaign's next work number) and its media
+/// in order.
 pub async fn insert(
     db: &impl ConnectionTrait,
     new: NewWork<'_>,
@@ -40,8 +43,10 @@ pub async fn insert(
     upload_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<work::Model, DbErr> {
+    let number = super::campaigns::next_work_number(db, new.campaign_id).await?;
     let row = work::ActiveModel {
-        code: Set(None),
+        campaign_id: Set(new.campaign_id),
+        code: Set(Some(code(number))),
         category: Set(new.category.to_owned()),
         title: Set(new.title.to_owned()),
         body: Set(new.body.to_owned()),
@@ -61,11 +66,6 @@ pub async fn insert(
     }
     .insert(db)
     .await?;
-    // The code comes from the id, which exists only after the insert.
-    let id = row.id;
-    let mut with_code: work::ActiveModel = row.into();
-    with_code.code = Set(Some(code(id)));
-    let row = with_code.update(db).await?;
     for (position, upload_id) in upload_ids.iter().enumerate() {
         work_media::ActiveModel {
             work_id: Set(row.id),
@@ -90,6 +90,16 @@ pub async fn by_author(
         .filter(work::Column::AuthorId.eq(author_id))
         .order_by_desc(work::Column::Id)
         .all(db)
+        .await
+}
+
+/// The campaign of a work.
+pub async fn campaign_of(db: &impl ConnectionTrait, id: i64) -> Result<Option<i64>, DbErr> {
+    work::Entity::find_by_id(id)
+        .select_only()
+        .column(work::Column::CampaignId)
+        .into_tuple()
+        .one(db)
         .await
 }
 
@@ -147,15 +157,18 @@ pub async fn reassign_author(db: &impl ConnectionTrait, from: i64, to: i64) -> R
     Ok(())
 }
 
-/// One page of approved works, in `sort` order after `cursor`.
+/// One page of a campaign's approved works, in `sort` order after `cursor`.
 pub async fn list_approved(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     category: Option<&str>,
     sort: Sort,
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<Vec<work::Model>, DbErr> {
-    let mut query = work::Entity::find().filter(work::Column::Status.eq("approved"));
+    let mut query = work::Entity::find()
+        .filter(work::Column::CampaignId.eq(campaign_id))
+        .filter(work::Column::Status.eq(WorkStatus::Approved.as_str()));
     if let Some(category) = category {
         query = query.filter(work::Column::Category.eq(category));
     }
@@ -186,6 +199,8 @@ pub async fn list_approved(
 /// Filters of the reviewers' list.
 #[derive(Debug, Default)]
 pub struct AdminFilter<'a> {
+    /// Only this campaign.
+    pub campaign_id: Option<i64>,
     /// Only this status.
     pub status: Option<WorkStatus>,
     /// Only this category.
@@ -201,6 +216,9 @@ pub async fn list_for_review(
     limit: u64,
 ) -> Result<Vec<work::Model>, DbErr> {
     let mut query = work::Entity::find();
+    if let Some(campaign_id) = filter.campaign_id {
+        query = query.filter(work::Column::CampaignId.eq(campaign_id));
+    }
     if let Some(status) = filter.status {
         query = query.filter(work::Column::Status.eq(status.as_str()));
     }
@@ -299,10 +317,13 @@ pub async fn set_vote_count(db: &impl ConnectionTrait, id: i64, count: i32) -> R
 /// The approved works with the most votes (ties: earlier submission first), at most `limit`.
 pub async fn top_voted(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     category: Option<&str>,
     limit: u64,
 ) -> Result<Vec<work::Model>, DbErr> {
-    let mut query = work::Entity::find().filter(work::Column::Status.eq("approved"));
+    let mut query = work::Entity::find()
+        .filter(work::Column::CampaignId.eq(campaign_id))
+        .filter(work::Column::Status.eq(WorkStatus::Approved.as_str()));
     if let Some(category) = category {
         query = query.filter(work::Column::Category.eq(category));
     }
@@ -314,13 +335,15 @@ pub async fn top_voted(
         .await
 }
 
-/// Every approved work of a category, in id order.
+/// Every approved work of a campaign's category, in id order.
 pub async fn approved_in(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     category: &str,
 ) -> Result<Vec<work::Model>, DbErr> {
     work::Entity::find()
-        .filter(work::Column::Status.eq("approved"))
+        .filter(work::Column::CampaignId.eq(campaign_id))
+        .filter(work::Column::Status.eq(WorkStatus::Approved.as_str()))
         .filter(work::Column::Category.eq(category))
         .order_by_asc(work::Column::Id)
         .all(db)
@@ -335,13 +358,15 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<wor
         .await
 }
 
-/// Up to `limit` rows with ids above `after`, in id order (pages of an export).
+/// Up to `limit` rows of a campaign with ids above `after`, in id order (pages of an export).
 pub async fn page_after(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     after: i64,
     limit: u64,
 ) -> Result<Vec<work::Model>, DbErr> {
     work::Entity::find()
+        .filter(work::Column::CampaignId.eq(campaign_id))
         .filter(work::Column::Id.gt(after))
         .order_by_asc(work::Column::Id)
         .limit(limit)
@@ -349,15 +374,17 @@ pub async fn page_after(
         .await
 }
 
-/// People who submitted works (not withdrawn) in a category.
+/// People who submitted works (not withdrawn) in a campaign's category.
 pub async fn authors_in_category(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     category: &str,
 ) -> Result<Vec<i64>, DbErr> {
     work::Entity::find()
         .select_only()
         .column(work::Column::AuthorId)
         .distinct()
+        .filter(work::Column::CampaignId.eq(campaign_id))
         .filter(work::Column::Category.eq(category))
         .filter(work::Column::Status.ne("withdrawn"))
         .into_tuple()

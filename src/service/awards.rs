@@ -8,7 +8,7 @@ use entity::award;
 use sea_orm::{DatabaseConnection, Set};
 
 use crate::{
-    campaign::{Campaign, PhaseKey, notices::Notices},
+    campaign::{PhaseKey, notices::Notices},
     domain::{
         awards::{Candidate, Prize, place},
         role::Role,
@@ -17,6 +17,7 @@ use crate::{
     repo,
     service::{
         admin_tokens::AdminIdentity,
+        campaign::CampaignEntry,
         notifications::{AuthorEvent, notify_author},
     },
 };
@@ -39,15 +40,22 @@ pub struct AwardDetails {
 pub async fn compute(
     db: &DatabaseConnection,
     who: &AdminIdentity,
-    (campaign, notices): (&Campaign, &Notices),
-    phase: PhaseKey,
+    (entry, notices): (&CampaignEntry, &Notices),
     now: DateTime<Utc>,
 ) -> Result<Vec<AwardDetails>, AppError> {
     who.require(&[Role::Admin])?;
+    if !entry.file_present {
+        return Err(AppError::PhaseClosed(format!(
+            "活动 {} 的配置文件已移除，只能查看",
+            entry.key()
+        )));
+    }
+    let phase = entry.phase(db, now).await?;
+    let campaign = &entry.def;
     // Everything is read first, so the transaction below starts with a write (see votes).
     let mut rows = Vec::new();
     for category in &campaign.categories {
-        let works = repo::works::approved_in(db, &category.key).await?;
+        let works = repo::works::approved_in(db, entry.id, &category.key).await?;
         let ids: Vec<i64> = works.iter().map(|w| w.id).collect();
         let mut scores: HashMap<i64, Vec<i32>> = HashMap::new();
         for score in repo::scores::for_works(db, &ids).await? {
@@ -65,6 +73,7 @@ pub async fn compute(
         for placed in place(&campaign.scoring, category.awards, &candidates) {
             let Some(prize) = placed.prize else { continue };
             rows.push(award::ActiveModel {
+                campaign_id: Set(entry.id),
                 category: Set(category.key.clone()),
                 work_id: Set(placed.work_id),
                 place: Set(i32::try_from(placed.place).unwrap_or(i32::MAX)),
@@ -79,53 +88,47 @@ pub async fn compute(
         }
     }
     let txn = crate::db::begin_write(db).await?;
-    repo::awards::replace_all(&txn, rows).await?;
+    repo::awards::replace_all(&txn, entry.id, rows).await?;
     if phase == PhaseKey::Closed {
-        for award in repo::awards::all(&txn).await? {
+        for award in repo::awards::all(&txn, entry.id).await? {
             let (Some(prize), Some(work)) = (
                 Prize::parse(&award.prize),
                 repo::works::find(&txn, award.work_id).await?,
             ) else {
                 continue;
             };
-            notify_author(
-                &txn,
-                notices,
-                campaign,
-                AuthorEvent::Award(prize),
-                &work,
-                now,
-            )
-            .await?;
+            notify_author(&txn, notices, entry, AuthorEvent::Award(prize), &work, now).await?;
         }
     }
     txn.commit().await?;
-    tracing::info!(admin.token = who.token_id, "awards computed");
-    stored(db).await
+    tracing::info!(admin.token = who.token_id, campaign = %entry.key(), "awards computed");
+    stored(db, entry.id).await
 }
 
-/// The stored awards for admins.
+/// A campaign's stored awards for admins.
 pub async fn for_admin(
     db: &DatabaseConnection,
     who: &AdminIdentity,
+    entry: &CampaignEntry,
 ) -> Result<Vec<AwardDetails>, AppError> {
     who.require(&[Role::Admin])?;
-    stored(db).await
+    stored(db, entry.id).await
 }
 
-/// The stored awards for everyone, once the campaign is closed.
+/// A campaign's stored awards for everyone, once it is closed.
 pub async fn published(
     db: &DatabaseConnection,
-    phase: PhaseKey,
+    entry: &CampaignEntry,
+    now: DateTime<Utc>,
 ) -> Result<Vec<AwardDetails>, AppError> {
-    if phase != PhaseKey::Closed {
+    if entry.phase(db, now).await? != PhaseKey::Closed {
         return Err(AppError::PhaseClosed("评选结果尚未公布".to_owned()));
     }
-    stored(db).await
+    stored(db, entry.id).await
 }
 
-async fn stored(db: &DatabaseConnection) -> Result<Vec<AwardDetails>, AppError> {
-    let awards = repo::awards::all(db).await?;
+async fn stored(db: &DatabaseConnection, campaign_id: i64) -> Result<Vec<AwardDetails>, AppError> {
+    let awards = repo::awards::all(db, campaign_id).await?;
     let ids: Vec<i64> = awards.iter().map(|a| a.work_id).collect();
     let works = repo::works::find_many(db, &ids).await?;
     Ok(awards

@@ -23,13 +23,13 @@ use tokio::time::Instant;
 pub use crate::wechat::push::PushQuery;
 
 use crate::{
-    campaign::{Campaign, PhaseKey, notices::Notices, replies::Replies},
+    campaign::{PhaseKey, notices::Notices, replies::Replies},
     domain::job::Job,
     domain::token::hash_token,
     error::AppError,
     repo,
     service::{
-        campaign::PhaseClock,
+        campaign::{CampaignEntry, Campaigns},
         chat::{self, Action, ChatContext, Plan},
     },
     settings::{PushKeys, Settings},
@@ -93,14 +93,12 @@ impl PushEndpoint {
 pub struct PushDeps {
     /// Database.
     pub db: DatabaseConnection,
-    /// Campaign.
-    pub campaign: Arc<Campaign>,
+    /// Every campaign served.
+    pub campaigns: Arc<Campaigns>,
     /// Chat texts.
     pub replies: Arc<Replies>,
     /// Notices sent to authors.
     pub notices: Arc<Notices>,
-    /// Current phase.
-    pub phase: PhaseClock,
     /// The push endpoints' gates and limits, shared by every request.
     pub endpoint: Arc<PushEndpoint>,
 }
@@ -190,13 +188,28 @@ fn render(reply: Option<&Reply>, inbound: &Inbound) -> String {
     )
 }
 
-/// What the chat handler reads, with the phase in force at `now` (looked up once per push).
-fn context(deps: &PushDeps, phase: PhaseKey, now: DateTime<Utc>) -> ChatContext<'_> {
+/// Each campaign with its phase at `now`, looked up once per push: those taking submissions
+/// first, then newest first (the order chat keywords are matched in).
+async fn phases(deps: &PushDeps, now: DateTime<Utc>) -> Result<Phases, AppError> {
+    let mut phases = Vec::with_capacity(deps.campaigns.all().len());
+    for entry in deps.campaigns.all() {
+        phases.push((entry.clone(), entry.phase(&deps.db, now).await?));
+    }
+    // Stable: among equals the newest stays first.
+    phases.sort_by_key(|(_, phase)| *phase != PhaseKey::Open);
+    Ok(phases)
+}
+
+/// Campaigns with their phases, in the chat's order.
+type Phases = Vec<(Arc<CampaignEntry>, PhaseKey)>;
+
+/// What the chat handler reads.
+fn context<'a>(deps: &'a PushDeps, phases: &'a Phases, now: DateTime<Utc>) -> ChatContext<'a> {
     ChatContext {
-        campaign: &deps.campaign,
+        campaigns: &deps.campaigns,
+        phases,
         replies: &deps.replies,
         notices: &deps.notices,
-        phase,
         now,
         draft_ttl: deps.endpoint.draft_ttl,
     }
@@ -210,8 +223,8 @@ async fn respond(
     deadline: Instant,
 ) -> Result<String, AppError> {
     let now = Utc::now();
-    let phase = deps.phase.phase(&deps.db, now).await?;
-    let ctx = context(deps, phase, now);
+    let phases = phases(deps, now).await?;
+    let ctx = context(deps, &phases, now);
     let plan = match app {
         PushApp::OfficialAccount => chat::plan(&ctx, &inbound),
         PushApp::MiniProgram => chat::plan_miniapp(&inbound),
@@ -229,7 +242,7 @@ async fn respond(
             let push = Push {
                 inbound,
                 action,
-                phase,
+                phases,
                 received_at: now,
             };
             act_within_budget(deps, push, (opened, seal), deadline).await
@@ -353,11 +366,11 @@ impl Turn {
     }
 }
 
-/// A push to act on: what it said, what it asks for and the phase it met, all read once.
+/// A push to act on: what it said, what it asks for and the phases it met, all read once.
 struct Push {
     inbound: Inbound,
     action: Action,
-    phase: PhaseKey,
+    phases: Phases,
     received_at: DateTime<Utc>,
 }
 
@@ -371,7 +384,7 @@ async fn act_once(
     turn: Option<&Turn>,
 ) -> Result<String, AppError> {
     let inbound = &push.inbound;
-    let ctx = context(deps, push.phase, push.received_at);
+    let ctx = context(deps, &push.phases, push.received_at);
     let txn = crate::db::begin_write(&deps.db).await?;
     let reply = match chat::act(&txn, &ctx, &inbound.from_user_name, &push.action).await {
         Ok(reply) => reply,
@@ -425,8 +438,8 @@ fn late_reply(deps: &PushDeps, openid: &str, text: &str) -> Job {
 pub async fn resume(deps: &PushDeps, push: &entity::push_inbox::Model) -> Result<(), ResumeError> {
     let inbound =
         Inbound::parse(&push.payload).map_err(|e| ResumeError::Unreadable(e.to_string()))?;
-    let phase = deps.phase.phase(&deps.db, push.received_at).await?;
-    let ctx = context(deps, phase, push.received_at);
+    let phases = phases(deps, push.received_at).await?;
+    let ctx = context(deps, &phases, push.received_at);
     // The official account's plan covers the mini program's stored kinds too (its verdicts and
     // consent events plan the same actions).
     let Plan::Act(action) = chat::plan(&ctx, &inbound) else {
@@ -439,7 +452,7 @@ pub async fn resume(deps: &PushDeps, push: &entity::push_inbox::Model) -> Result
     let stored = Push {
         inbound,
         action,
-        phase,
+        phases,
         received_at: push.received_at,
     };
     act_once(deps, &stored, &push.dedup_key, None).await?;

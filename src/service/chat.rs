@@ -3,7 +3,7 @@
 //! [`plan`] decides without I/O whether a push needs the database; [`act`] runs the commands
 //! that change state inside the caller's transaction (the one that records the push as handled).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{person, work};
@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
     campaign::{
-        Campaign, Category, PhaseKey,
+        Category, PhaseKey,
         notices::Notices,
         replies::{ClickAction, Replies, fill},
     },
@@ -23,6 +23,7 @@ use crate::{
     error::AppError,
     repo,
     service::{
+        campaign::{CampaignEntry, Campaigns},
         moderation, notifications,
         works::{self, NewSubmission, SubmitError},
     },
@@ -34,14 +35,15 @@ use crate::{
 
 /// What the chat handler may read.
 pub struct ChatContext<'a> {
-    /// The campaign.
-    pub campaign: &'a Campaign,
+    /// Every campaign served.
+    pub campaigns: &'a Campaigns,
+    /// Each campaign with its phase at `now` (looked up once per push): those taking
+    /// submissions first, then newest first; chat keywords go to the first that declares them.
+    pub phases: &'a [(Arc<CampaignEntry>, PhaseKey)],
     /// Chat texts.
     pub replies: &'a Replies,
     /// Notices sent to authors.
     pub notices: &'a Notices,
-    /// The current phase.
-    pub phase: PhaseKey,
     /// The time of handling.
     pub now: DateTime<Utc>,
     /// How long a photo-story draft waits for its caption.
@@ -67,6 +69,8 @@ pub enum Plan {
 pub enum Action {
     /// `网言网语 <text>`: submit a text work to the category with this key.
     SubmitText {
+        /// Campaign key.
+        campaign: String,
         /// Category key.
         category: String,
         /// The text after the keyword.
@@ -74,6 +78,8 @@ pub enum Action {
     },
     /// `画面故事 <caption>`: finish the photo draft into a work of this category.
     FinishPhotos {
+        /// Campaign key.
+        campaign: String,
         /// Category key.
         category: String,
         /// The caption after the keyword.
@@ -139,12 +145,26 @@ fn text(content: impl Into<String>) -> Reply {
 /// Decides how to handle a push, without I/O.
 pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
     match &inbound.kind {
-        InboundKind::Text { content, .. } => match parse_text(content, ctx.campaign, ctx.replies) {
-            TextCommand::SubmitText { category, text } => Plan::Act(Action::SubmitText {
+        InboundKind::Text { content, .. } => match parse_text(
+            content,
+            &ctx.phases.iter().map(|(e, _)| &*e.def).collect::<Vec<_>>(),
+            ctx.replies,
+        ) {
+            TextCommand::SubmitText {
+                campaign,
+                category,
+                text,
+            } => Plan::Act(Action::SubmitText {
+                campaign: campaign.key.clone(),
                 category: category.key.clone(),
                 text: text.to_owned(),
             }),
-            TextCommand::FinishPhotos { category, caption } => Plan::Act(Action::FinishPhotos {
+            TextCommand::FinishPhotos {
+                campaign,
+                category,
+                caption,
+            } => Plan::Act(Action::FinishPhotos {
+                campaign: campaign.key.clone(),
                 category: category.key.clone(),
                 caption: caption.to_owned(),
             }),
@@ -226,9 +246,10 @@ fn my_works_text(ctx: &ChatContext<'_>, works: &[work::Model]) -> String {
     let mut lines = vec![fill(&messages.my_works_header, &[("count", &count)])];
     for work in works {
         let category = ctx
-            .campaign
-            .category(&work.category)
-            .map_or(work.category.as_str(), |c| &c.name);
+            .campaigns
+            .by_id(work.campaign_id)
+            .and_then(|c| c.category_name(&work.category))
+            .unwrap_or(work.category.as_str());
         let status = WorkStatus::parse(&work.status).map_or(work.status.as_str(), |s| s.label());
         let title = if work.title.is_empty() {
             shorten(&work.body, 12)
@@ -267,29 +288,30 @@ pub async fn act(
     openid: &str,
     action: &Action,
 ) -> Result<Option<Reply>, AppError> {
-    // The campaign file may have changed between a push and its retry from the inbox.
-    let category = |key: &str| ctx.campaign.category(key);
     match action {
         Action::SubmitText {
+            campaign,
             category: key,
             text: body,
         } => {
             let person = message_sender(db, openid, ctx.now).await?;
-            let Some(category) = category(key) else {
+            // The campaign file may have changed between a push and its retry from the inbox.
+            let Some(target) = target(ctx, campaign, key) else {
                 return Ok(Some(text(&ctx.replies.help)));
             };
-            let (reply, _) = submit(db, ctx, category, &person, body, &[], false).await?;
+            let (reply, _) = submit(db, ctx, target, &person, body, &[], false).await?;
             Ok(Some(reply))
         }
         Action::FinishPhotos {
+            campaign,
             category: key,
             caption,
         } => {
             let person = message_sender(db, openid, ctx.now).await?;
-            let Some(category) = category(key) else {
+            let Some(target) = target(ctx, campaign, key) else {
                 return Ok(Some(text(&ctx.replies.help)));
             };
-            finish_photos(db, ctx, category, &person, caption)
+            finish_photos(db, ctx, target, &person, caption)
                 .await
                 .map(Some)
         }
@@ -317,7 +339,7 @@ pub async fn act(
         Action::MediaChecked { trace_id, suggest } => {
             moderation::media_checked(
                 db,
-                ctx.campaign,
+                ctx.campaigns,
                 ctx.notices,
                 trace_id,
                 suggest.as_deref(),
@@ -352,14 +374,33 @@ async fn message_sender(
     Ok(person)
 }
 
-fn phase_closed(ctx: &ChatContext<'_>) -> Option<Reply> {
-    (ctx.phase != PhaseKey::Open).then(|| {
-        let name = ctx
+/// Where a chat submission goes: a campaign with its phase, and one of its categories.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    campaign: &'a CampaignEntry,
+    phase: PhaseKey,
+    category: &'a Category,
+}
+
+fn target<'a>(ctx: &'a ChatContext<'_>, campaign: &str, category: &str) -> Option<Target<'a>> {
+    let (entry, phase) = ctx.phases.iter().find(|(e, _)| e.key() == campaign)?;
+    Some(Target {
+        campaign: entry,
+        phase: *phase,
+        category: entry.def.category(category)?,
+    })
+}
+
+fn phase_closed(ctx: &ChatContext<'_>, target: Target<'_>) -> Option<Reply> {
+    let phase = target.phase;
+    (phase != PhaseKey::Open).then(|| {
+        let name = target
             .campaign
+            .def
             .phases
             .iter()
-            .find(|p| p.key == ctx.phase)
-            .map_or(ctx.phase.as_str(), |p| p.name.as_str());
+            .find(|p| p.key == phase)
+            .map_or(phase.as_str(), |p| p.name.as_str());
         text(fill(
             &ctx.replies.messages.phase_not_open,
             &[("phase", name)],
@@ -371,15 +412,16 @@ fn phase_closed(ctx: &ChatContext<'_>) -> Option<Reply> {
 async fn submit(
     db: &impl ConnectionTrait,
     ctx: &ChatContext<'_>,
-    category: &Category,
+    target: Target<'_>,
     person: &person::Model,
     body: &str,
     upload_ids: &[i64],
     true_story: bool,
 ) -> Result<(Reply, bool), AppError> {
-    if let Some(closed) = phase_closed(ctx) {
+    if let Some(closed) = phase_closed(ctx, target) {
         return Ok((closed, false));
     }
+    let category = target.category;
     let media = vec![Medium::Image; upload_ids.len()];
     let submission = Submission {
         title: "",
@@ -395,7 +437,7 @@ async fn submit(
         upload_ids,
         channel: Channel::Mp,
     };
-    match works::submit(db, ctx.campaign, new, ctx.now).await {
+    match works::submit(db, target.campaign, new, ctx.now).await {
         Ok(work) => Ok((
             text(fill(
                 &messages.work_received,
@@ -417,11 +459,19 @@ async fn submit(
     }
 }
 
-/// The image category that chat photos are collected for, with its keyword.
-fn photo_category(campaign: &Campaign) -> Option<(&Category, &str)> {
-    campaign.categories.iter().find_map(|c| {
-        let keyword = c.chat_keyword.as_deref()?;
-        (c.rules.images.min > 0).then_some((c, keyword))
+/// The image category that chat photos are collected for, with its keyword: the first
+/// campaign's (in the context's order) that has one.
+fn photo_category<'a>(ctx: &'a ChatContext<'_>) -> Option<(Target<'a>, &'a str)> {
+    ctx.phases.iter().find_map(|(entry, phase)| {
+        entry.def.categories.iter().find_map(|c| {
+            let keyword = c.chat_keyword.as_deref()?;
+            let target = Target {
+                campaign: entry,
+                phase: *phase,
+                category: c,
+            };
+            (c.rules.images.min > 0).then_some((target, keyword))
+        })
     })
 }
 
@@ -450,16 +500,20 @@ async fn add_photo(
     person: &person::Model,
     media_id: &str,
 ) -> Result<Reply, AppError> {
-    let Some((category, keyword)) = photo_category(ctx.campaign) else {
+    let Some((target, keyword)) = photo_category(ctx) else {
         return Ok(text(&ctx.replies.help));
     };
-    if let Some(closed) = phase_closed(ctx) {
+    if let Some(closed) = phase_closed(ctx, target) {
         return Ok(closed);
     }
+    let category = target.category;
     let expires_at = ctx.now + ttl(ctx);
     let draft = match open_draft(db, ctx, person.id).await? {
         Some(draft) => repo::drafts::touch(db, draft, expires_at).await?,
-        None => repo::drafts::create(db, person.id, ctx.now, expires_at).await?,
+        None => {
+            let campaign_id = target.campaign.id;
+            repo::drafts::create(db, campaign_id, person.id, ctx.now, expires_at).await?
+        }
     };
     let count = repo::drafts::item_count(db, draft.id).await?;
     let max = category.rules.images.max;
@@ -500,13 +554,14 @@ async fn add_photo(
 async fn finish_photos(
     db: &impl ConnectionTrait,
     ctx: &ChatContext<'_>,
-    category: &Category,
+    target: Target<'_>,
     person: &person::Model,
     caption: &str,
 ) -> Result<Reply, AppError> {
-    if let Some(closed) = phase_closed(ctx) {
+    if let Some(closed) = phase_closed(ctx, target) {
         return Ok(closed);
     }
+    let category = target.category;
     let keyword = category.chat_keyword.as_deref().unwrap_or_default();
     let empty = || {
         text(fill(
@@ -522,7 +577,7 @@ async fn finish_photos(
         return Ok(empty());
     }
     // Sending the keyword is the declaration: the help text says so.
-    let (reply, stored) = submit(db, ctx, category, person, caption, &upload_ids, true).await?;
+    let (reply, stored) = submit(db, ctx, target, person, caption, &upload_ids, true).await?;
     if stored {
         repo::drafts::delete(db, draft.id).await?;
     }

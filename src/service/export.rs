@@ -11,7 +11,7 @@ use crate::{
     domain::{awards::Prize, export::spreadsheet_safe, role::Role},
     error::AppError,
     repo,
-    service::admin_tokens::AdminIdentity,
+    service::{admin_tokens::AdminIdentity, campaign::CampaignEntry},
 };
 
 /// Rows fetched per page.
@@ -89,20 +89,22 @@ impl Export {
     }
 }
 
-/// The export as a stream of CSV chunks (admins only). A database error ends the stream early
-/// with an I/O error, which the client sees as a broken download.
+/// A campaign's export as a stream of CSV chunks (admins only), times in the campaign's zone.
+/// A database error ends the stream early with an I/O error, which the client sees as a
+/// broken download.
 pub fn csv(
     db: DatabaseConnection,
     who: &AdminIdentity,
     export: Export,
-    tz: Tz,
+    campaign: &CampaignEntry,
 ) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, AppError> {
     who.require(&[Role::Admin])?;
+    let (campaign_id, tz) = (campaign.id, campaign.def.timezone);
     Ok(stream::unfold(Some((0_i64, true)), move |state| {
         let db = db.clone();
         async move {
             let (after, first) = state?;
-            match page(&db, export, tz, after, first).await {
+            match page(&db, export, (campaign_id, tz), after, first).await {
                 Ok((bytes, last, rows)) => {
                     let next = (rows == PAGE).then_some((last, false));
                     Some((Ok(Bytes::from(bytes)), next))
@@ -120,7 +122,7 @@ pub fn csv(
 async fn page(
     db: &DatabaseConnection,
     export: Export,
-    tz: Tz,
+    (campaign_id, tz): (i64, Tz),
     after: i64,
     first: bool,
 ) -> Result<(Vec<u8>, i64, u64), AppError> {
@@ -137,7 +139,7 @@ async fn page(
     let opt_time = |t: Option<DateTime<Utc>>| t.map(time).unwrap_or_default();
     let (last, rows) = match export {
         Export::Works => {
-            let works = repo::works::page_after(db, after, PAGE).await?;
+            let works = repo::works::page_after(db, campaign_id, after, PAGE).await?;
             for w in &works {
                 writer
                     .write_record([
@@ -160,7 +162,7 @@ async fn page(
             (works.last().map_or(after, |w| w.id), works.len())
         }
         Export::Votes => {
-            let votes = repo::votes::page_after(db, after, PAGE).await?;
+            let votes = repo::votes::page_after(db, campaign_id, after, PAGE).await?;
             for v in &votes {
                 writer
                     .write_record([
@@ -182,7 +184,7 @@ async fn page(
             (votes.last().map_or(after, |v| v.id), votes.len())
         }
         Export::Awards => {
-            let awards = repo::awards::page_after(db, after, PAGE).await?;
+            let awards = repo::awards::page_after(db, campaign_id, after, PAGE).await?;
             for a in &awards {
                 let prize = Prize::parse(&a.prize).map_or("", Prize::label);
                 writer

@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use entity::score;
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 
 use crate::{
     campaign::PhaseKey,
     domain::{role::Role, text::TextBound, work::WorkStatus},
     error::AppError,
     repo,
-    service::admin_tokens::AdminIdentity,
+    service::{admin_tokens::AdminIdentity, campaign::Campaigns},
 };
 
 /// A judge's comment: 500 characters, as its `varchar(500)` holds.
@@ -20,19 +20,19 @@ const COMMENT: TextBound = TextBound {
     multiline: true,
 };
 
-/// Stores the judge's score of an approved work during the showcase phase, replacing their
-/// earlier score of it, until awards are computed.
+/// Stores the judge's score of an approved work during its campaign's showcase phase,
+/// replacing their earlier score of it, until the campaign's awards are computed.
 pub async fn score(
-    db: &impl ConnectionTrait,
-    who: &AdminIdentity,
-    phase: PhaseKey,
+    db: &DatabaseConnection,
+    (campaigns, who): (&Campaigns, &AdminIdentity),
     work_id: i64,
     value: i32,
     comment: &str,
     now: DateTime<Utc>,
 ) -> Result<score::Model, AppError> {
     who.require(&[Role::Judge])?;
-    if phase != PhaseKey::Showcase {
+    let campaign = campaigns.of_work(db, work_id).await?;
+    if campaign.phase(db, now).await? != PhaseKey::Showcase {
         return Err(AppError::PhaseClosed("当前不在评审阶段".to_owned()));
     }
     if !(0..=100).contains(&value) {
@@ -42,7 +42,7 @@ pub async fn score(
     COMMENT
         .check(comment)
         .map_err(|e| AppError::text("comment", e))?;
-    if repo::awards::computed(db).await? {
+    if repo::awards::computed(db, campaign.id).await? {
         return Err(AppError::PhaseClosed(
             "评奖结果已计算，评分不能再修改".to_owned(),
         ));

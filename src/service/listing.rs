@@ -19,6 +19,7 @@ const MAX_CACHED_WORKS: u64 = 2_000;
 /// What names a page: the request's own parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PageKey {
+    campaign_id: i64,
     category: Option<String>,
     hot: bool,
     cursor: Option<String>,
@@ -48,10 +49,12 @@ impl ListingPages {
         Self { cache }
     }
 
-    /// A page of approved works of `category` (all when `None`) in `sort` order after `cursor`.
+    /// A page of a campaign's approved works of `category` (all when `None`) in `sort` order
+    /// after `cursor`.
     pub async fn get(
         &self,
         db: &DatabaseConnection,
+        campaign_id: i64,
         category: Option<&str>,
         sort: Sort,
         cursor: Option<&str>,
@@ -61,10 +64,11 @@ impl ListingPages {
         let after = works::decode_cursor(cursor, sort)?;
         let Some(cache) = &self.cache else {
             return Ok(Arc::new(
-                works::load_page(db, category, sort, after, limit).await?,
+                works::load_page(db, campaign_id, category, sort, after, limit).await?,
             ));
         };
         let key = PageKey {
+            campaign_id,
             category: category.map(str::to_owned),
             hot: sort == Sort::Hot,
             cursor: cursor.map(str::to_owned),
@@ -73,7 +77,7 @@ impl ListingPages {
         // Concurrent misses of one page share one load (moka's single flight).
         Ok(cache
             .try_get_with(key, async {
-                works::load_page(db, category, sort, after, limit)
+                works::load_page(db, campaign_id, category, sort, after, limit)
                     .await
                     .map(Arc::new)
             })

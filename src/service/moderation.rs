@@ -7,7 +7,7 @@ use entity::work;
 use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
-    campaign::{Campaign, notices::Notices},
+    campaign::notices::Notices,
     domain::job::Job,
     domain::{
         moderation::{RISKY_REASON, Verdict, next_status},
@@ -15,7 +15,10 @@ use crate::{
     },
     error::AppError,
     repo,
-    service::notifications::{AuthorEvent, notify_author},
+    service::{
+        campaign::Campaigns,
+        notifications::{AuthorEvent, notify_author},
+    },
     storage::MediaStore,
     storage::sniff::MediaKind,
     wechat::client::{
@@ -62,7 +65,7 @@ async fn leave_checking(
 pub async fn moderate(
     db: &impl ConnectionTrait,
     (wechat, store): (&WechatClient, &MediaStore),
-    (campaign, notices): (&Campaign, &Notices),
+    (campaigns, notices): (&Campaigns, &Notices),
     work_id: i64,
 ) -> Result<(), AppError> {
     let now = Utc::now();
@@ -154,7 +157,7 @@ pub async fn moderate(
         }
         repo::works::update_medium(db, changes).await?;
     }
-    reconsider(db, campaign, notices, work_id, now).await?;
+    reconsider(db, campaigns, notices, work_id, now).await?;
     if waiting {
         let at = now
             + chrono::Duration::from_std(VERDICT_TIMEOUT).unwrap_or(chrono::Duration::minutes(35));
@@ -179,7 +182,7 @@ pub async fn time_out(db: &impl ConnectionTrait, work_id: i64) -> Result<(), App
 /// Applies an asynchronous media-check verdict to the work it belongs to, and only to it.
 pub async fn media_checked(
     db: &impl ConnectionTrait,
-    campaign: &Campaign,
+    campaigns: &Campaigns,
     notices: &Notices,
     trace_id: &str,
     suggest: Option<&str>,
@@ -197,13 +200,14 @@ pub async fn media_checked(
     let mut changes: entity::work_media::ActiveModel = medium.into();
     changes.check_suggest = Set(Some(verdict.as_str().to_owned()));
     repo::works::update_medium(db, changes).await?;
-    reconsider(db, campaign, notices, work_id, now).await
+    reconsider(db, campaigns, notices, work_id, now).await
 }
 
-/// Moves a work out of `checking` once its verdicts allow it, and tells its author.
+/// Moves a work out of `checking` once its verdicts allow it (by its campaign's rule), and
+/// tells its author.
 pub async fn reconsider(
     db: &impl ConnectionTrait,
-    campaign: &Campaign,
+    campaigns: &Campaigns,
     notices: &Notices,
     work_id: i64,
     now: DateTime<Utc>,
@@ -214,11 +218,15 @@ pub async fn reconsider(
     if work.status != WorkStatus::Checking.as_str() {
         return Ok(());
     }
+    let Some(campaign) = campaigns.by_id(work.campaign_id) else {
+        tracing::warn!(work.id = work.id, "the work's campaign is no longer served");
+        return Ok(());
+    };
     let mut verdicts = vec![work.text_suggest.as_deref().and_then(Verdict::parse)];
     for medium in repo::works::media(db, work_id).await? {
         verdicts.push(medium.check_suggest.as_deref().and_then(Verdict::parse));
     }
-    let Some(next) = next_status(&verdicts, campaign.auto_approve) else {
+    let Some(next) = next_status(&verdicts, campaign.def.auto_approve) else {
         return Ok(());
     };
     let note = (next == WorkStatus::Rejected).then_some(RISKY_REASON);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    campaign::{Campaign, notices::Notices, replies::fill},
+    campaign::{notices::Notices, replies::fill},
     domain::job::Job,
     domain::{
         audience::Audience,
@@ -18,6 +18,7 @@ use crate::{
     },
     error::AppError,
     repo::{self, notifications::NewNotification, outbox::NewMessage},
+    service::campaign::CampaignEntry,
 };
 
 /// What an outbox row carries to WeChat.
@@ -129,6 +130,7 @@ pub struct NewBroadcast {
 /// Validates a broadcast (47003 is caught here) and schedules it.
 pub async fn schedule(
     db: &DatabaseConnection,
+    campaign_id: i64,
     broadcast: NewBroadcast,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
@@ -151,6 +153,7 @@ pub async fn schedule(
     let data = broadcast.data.to_string();
     let audience = broadcast.audience.to_string();
     let new = NewNotification {
+        campaign_id,
         milestone_key: None,
         channel: broadcast.channel.as_str(),
         template_id: &broadcast.template_id,
@@ -195,7 +198,9 @@ pub async fn expand(
             repo::people::follower_ids(db).await?
         }
         Audience::Subscribers => repo::subscriptions::subscribers(db, &row.template_id).await?,
-        Audience::Category(key) => repo::works::authors_in_category(db, &key).await?,
+        Audience::Category(key) => {
+            repo::works::authors_in_category(db, row.campaign_id, &key).await?
+        }
         Audience::Unit(unit) => repo::people::ids_in_unit(db, unit).await?,
         Audience::Users(ids) => repo::people::find_many(db, &ids)
             .await?
@@ -312,7 +317,7 @@ impl AuthorEvent {
 pub async fn notify_author(
     db: &impl ConnectionTrait,
     notices: &Notices,
-    campaign: &Campaign,
+    campaign: &CampaignEntry,
     event: AuthorEvent,
     work: &entity::work::Model,
     now: DateTime<Utc>,
@@ -337,9 +342,9 @@ pub async fn notify_author(
         work.title.trim()
     };
     let category = campaign
-        .category(&work.category)
-        .map_or(work.category.as_str(), |c| c.name.as_str());
-    let date = campaign.local_date(now).format("%Y-%m-%d").to_string();
+        .category_name(&work.category)
+        .unwrap_or(work.category.as_str());
+    let date = campaign.def.local_date(now).format("%Y-%m-%d").to_string();
     let values = [
         ("id", id.as_str()),
         ("title", title),
@@ -395,9 +400,11 @@ pub async fn notify_author(
     Ok(())
 }
 
-/// Schedules the campaign's milestones once each (a restart finds them already scheduled).
+/// Schedules the milestones of `notifications.toml` once each, as notices of the campaign
+/// `campaign_id` (a restart finds them already scheduled).
 pub async fn schedule_milestones(
     db: &DatabaseConnection,
+    campaign_id: i64,
     notices: &Notices,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -413,6 +420,7 @@ pub async fn schedule_milestones(
             .to_string();
         let txn = crate::db::begin_write(db).await?;
         let new = NewNotification {
+            campaign_id,
             milestone_key: Some(&milestone.key),
             channel: Channel::Subscribe.as_str(),
             template_id: &milestone.template_id,

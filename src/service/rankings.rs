@@ -4,7 +4,9 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{campaign::Campaign, domain::vote::competition_ranks, error::AppError, repo};
+use crate::{
+    domain::vote::competition_ranks, error::AppError, repo, service::campaign::CampaignEntry,
+};
 
 /// Works one ranking lists.
 const RANKING_SIZE: u64 = 100;
@@ -25,7 +27,7 @@ pub struct Place {
 /// Rankings per category (or overall), each computed at most once a second.
 #[derive(Clone)]
 pub struct Rankings {
-    cache: moka::future::Cache<Option<String>, Arc<Vec<Place>>>,
+    cache: moka::future::Cache<(i64, Option<String>), Arc<Vec<Place>>>,
 }
 
 impl Default for Rankings {
@@ -40,24 +42,24 @@ impl Default for Rankings {
 }
 
 impl Rankings {
-    /// The top approved works by votes of `category` (all categories when `None`).
+    /// A campaign's top approved works by votes of `category` (all categories when `None`).
     pub async fn get(
         &self,
         db: &DatabaseConnection,
-        campaign: &Campaign,
+        campaign: &CampaignEntry,
         category: Option<&str>,
     ) -> Result<Arc<Vec<Place>>, AppError> {
         if let Some(key) = category
-            && campaign.category(key).is_none()
+            && campaign.category_name(key).is_none()
         {
             return Err(AppError::BadRequest(format!("unknown category `{key}`")));
         }
-        let key = category.map(str::to_owned);
+        let key = (campaign.id, category.map(str::to_owned));
         // Concurrent misses share one load (moka's single flight).
         let places = self
             .cache
             .try_get_with(key, async {
-                let works = repo::works::top_voted(db, category, RANKING_SIZE).await?;
+                let works = repo::works::top_voted(db, campaign.id, category, RANKING_SIZE).await?;
                 let votes: Vec<i32> = works.iter().map(|w| w.vote_count).collect();
                 let places = works
                     .into_iter()

@@ -5,12 +5,13 @@ use entity::work;
 use sea_orm::{ConnectionTrait, Set};
 
 use crate::{
-    campaign::{Campaign, notices::Notices},
+    campaign::notices::Notices,
     domain::{role::Role, text::TextBound, work::WorkStatus},
     error::AppError,
     repo::{self, works::AdminFilter},
     service::{
         admin_tokens::AdminIdentity,
+        campaign::Campaigns,
         notifications::{AuthorEvent, notify_author},
         works::{WorkDetails, details},
     },
@@ -37,6 +38,7 @@ pub enum Decision {
 pub async fn queue(
     db: &impl ConnectionTrait,
     who: &AdminIdentity,
+    campaign_id: i64,
     status: Option<&str>,
     category: Option<&str>,
     unit_id: Option<i64>,
@@ -56,6 +58,7 @@ pub async fn queue(
     let works = repo::works::list_for_review(
         db,
         AdminFilter {
+            campaign_id: Some(campaign_id),
             status,
             category,
             unit_id,
@@ -69,7 +72,7 @@ pub async fn queue(
 /// Approves or rejects a work; withdrawn works are the author's and stay withdrawn.
 pub async fn decide(
     db: &impl ConnectionTrait,
-    (campaign, notices): (&Campaign, &Notices),
+    (campaigns, notices): (&Campaigns, &Notices),
     who: &AdminIdentity,
     work_id: i64,
     decision: Decision,
@@ -106,7 +109,9 @@ pub async fn decide(
         Decision::Approve => AuthorEvent::Approved,
         Decision::Reject => AuthorEvent::Rejected,
     };
-    notify_author(db, notices, campaign, event, &work, now).await?;
+    if let Some(campaign) = campaigns.by_id(work.campaign_id) {
+        notify_author(db, notices, campaign, event, &work, now).await?;
+    }
     tracing::info!(
         work.id = work_id,
         admin.token = who.token_id,

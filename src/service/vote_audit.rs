@@ -26,6 +26,7 @@ const LIST_LIMIT: u64 = 500;
 pub async fn list(
     db: &impl ConnectionTrait,
     who: &AdminIdentity,
+    campaign_id: i64,
     status: Option<&str>,
     work_id: Option<i64>,
     person_id: Option<i64>,
@@ -38,6 +39,7 @@ pub async fn list(
         })
         .transpose()?;
     let filter = VoteFilter {
+        campaign_id: Some(campaign_id),
         status,
         work_id,
         person_id,
@@ -49,6 +51,8 @@ pub async fn list(
 /// Which votes to void, and why.
 #[derive(Clone, Debug)]
 pub struct VoidRequest {
+    /// Only this campaign's votes.
+    pub campaign_id: i64,
     /// Only votes for this work.
     pub work_id: Option<i64>,
     /// Only votes by this person.
@@ -87,6 +91,7 @@ pub async fn void(
         return Err(AppError::field("work_id", "须指定作品、用户或时间范围"));
     }
     let filter = VoteFilter {
+        campaign_id: Some(request.campaign_id),
         status: None,
         work_id: request.work_id,
         person_id: request.person_id,

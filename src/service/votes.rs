@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
-    campaign::{Campaign, PhaseKey, Voting},
+    campaign::{PhaseKey, Voting},
     domain::{
         fraud::{self, Evidence},
         vote::{VoteStatus, counted_key, until_next_day},
@@ -15,7 +15,10 @@ use crate::{
         self,
         votes::{EvidenceQuery, NewVote},
     },
-    service::rate::KeyedRate,
+    service::{
+        campaign::{CampaignEntry, Campaigns},
+        rate::KeyedRate,
+    },
 };
 
 /// Longest user agent kept (the column's size).
@@ -69,21 +72,21 @@ pub struct Cast {
     pub votes_left_today: u32,
 }
 
-/// Casts a vote at `now` in `phase`: only in the showcase phase, within the request rates,
-/// only for approved works, and only by followers of the official account if so configured.
+/// Casts a vote at `now` by the rules of the work's campaign: only in its showcase phase,
+/// within its request rates, only for approved works, and only by followers of the official
+/// account if it says so.
 pub async fn cast(
     db: &DatabaseConnection,
-    campaign: &Campaign,
-    limits: &VoteLimits,
-    phase: PhaseKey,
+    campaigns: &Campaigns,
     ballot: Ballot,
     now: DateTime<Utc>,
 ) -> Result<Cast, AppError> {
-    if phase != PhaseKey::Showcase {
+    let entry = campaigns.of_work(db, ballot.work_id).await?;
+    if entry.phase(db, now).await? != PhaseKey::Showcase {
         return Err(AppError::PhaseClosed("当前不在投票阶段".to_owned()));
     }
-    limits.check(ballot.person_id, &ballot.ip)?;
-    if campaign.voting.require_follow {
+    entry.vote_limits.check(ballot.person_id, &ballot.ip)?;
+    if entry.def.voting.require_follow {
         let person = repo::people::find(db, ballot.person_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -92,7 +95,7 @@ pub async fn cast(
         }
     }
     let txn = crate::db::begin_write(db).await?;
-    match record(&txn, campaign, &ballot, now).await {
+    match record(&txn, &entry, &ballot, now).await {
         Ok(cast) => {
             txn.commit().await?;
             Ok(cast)
@@ -113,10 +116,11 @@ pub async fn cast(
 /// help. A reviewer sees them and may void them.
 pub async fn record(
     txn: &impl ConnectionTrait,
-    campaign: &Campaign,
+    entry: &CampaignEntry,
     ballot: &Ballot,
     now: DateTime<Utc>,
 ) -> Result<Cast, AppError> {
+    let campaign = &entry.def;
     let day = campaign.local_date(now);
     let day_text = day.to_string();
     let cap = campaign.voting.votes_per_person_per_day;
@@ -126,6 +130,7 @@ pub async fn record(
     // same statement. A vote that then does not count is taken back below or rolled back.
     let work = repo::works::count_vote(txn, ballot.work_id)
         .await?
+        .filter(|work| work.campaign_id == entry.id)
         .ok_or(AppError::NotFound)?;
     let wanted = fraud::wanted(rules);
     let counts = repo::votes::count_evidence(
@@ -162,6 +167,7 @@ pub async fn record(
     let key = counted_key(work.id, ballot.person_id, day);
     let user_agent: String = ballot.user_agent.chars().take(USER_AGENT_MAX).collect();
     let new = NewVote {
+        campaign_id: entry.id,
         work_id: work.id,
         person_id: ballot.person_id,
         category: &work.category,
@@ -180,7 +186,8 @@ pub async fn record(
         Err(err) if repo::broke_foreign_key(&err) => return Err(AppError::Unauthenticated),
         Err(err) => return Err(err.into()),
     }
-    let Some(used) = repo::votes::take_day_slot(txn, ballot.person_id, &day_text, cap).await?
+    let Some(used) =
+        repo::votes::take_day_slot(txn, entry.id, ballot.person_id, &day_text, cap).await?
     else {
         return Err(AppError::DailyVoteLimit {
             retry_after: until_next_day(campaign.timezone, now),

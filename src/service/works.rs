@@ -5,7 +5,7 @@ use entity::{person, work};
 use sea_orm::{ConnectionTrait, DbErr, Set};
 
 use crate::{
-    campaign::{Campaign, Category, PhaseKey},
+    campaign::{Category, PhaseKey},
     domain::job::Job,
     domain::{
         listing::{Cursor, Sort},
@@ -13,6 +13,7 @@ use crate::{
     },
     error::AppError,
     repo::{self, works::NewWork},
+    service::campaign::CampaignEntry,
 };
 
 /// Why a submission was not stored.
@@ -49,7 +50,7 @@ pub struct NewSubmission<'a> {
 /// need one), so their works go straight to human review.
 pub async fn submit(
     db: &impl ConnectionTrait,
-    campaign: &Campaign,
+    campaign: &CampaignEntry,
     new: NewSubmission<'_>,
     now: DateTime<Utc>,
 ) -> Result<work::Model, SubmitError> {
@@ -69,6 +70,7 @@ pub async fn submit(
     let work = repo::works::insert(
         db,
         NewWork {
+            campaign_id: campaign.id,
             category: &category.key,
             title: submission.title.trim(),
             body: submission.body.trim(),
@@ -78,7 +80,7 @@ pub async fn submit(
             status,
             true_story: submission.true_story,
         },
-        |id| work_code(&campaign.code_prefix, id),
+        |number| work_code(&campaign.def.code_prefix, number),
         upload_ids,
         now,
     )
@@ -151,19 +153,20 @@ fn invalid(field: &str, message: &str) -> AppError {
     AppError::InvalidWork(FieldErrors::from([(field.to_owned(), message.to_owned())]))
 }
 
-/// Submits a work from the mini program: phase, category, files and rules checked.
+/// Submits a work from the mini program to a campaign: phase, category, files and rules
+/// checked.
 pub async fn submit_from_miniapp(
     db: &sea_orm::DatabaseConnection,
-    campaign: &Campaign,
-    phase: PhaseKey,
+    campaign: &CampaignEntry,
     person_id: i64,
     request: ApiSubmission,
     now: DateTime<Utc>,
 ) -> Result<WorkDetails, AppError> {
-    if phase != PhaseKey::Open {
+    if campaign.phase(db, now).await? != PhaseKey::Open {
         return Err(AppError::PhaseClosed("当前不在投稿阶段".to_owned()));
     }
     let category = campaign
+        .def
         .category(&request.category)
         .ok_or_else(|| invalid("category", "没有这个作品类别"))?;
     let author = repo::people::find(db, person_id)
@@ -238,16 +241,17 @@ pub fn decode_cursor(cursor: Option<&str>, sort: Sort) -> Result<Option<Cursor>,
         .transpose()
 }
 
-/// Loads a page of approved works (`limit` clamped to 1..=50) after `after`.
+/// Loads a page of a campaign's approved works (`limit` clamped to 1..=50) after `after`.
 pub async fn load_page(
     db: &impl ConnectionTrait,
+    campaign_id: i64,
     category: Option<&str>,
     sort: Sort,
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<Page, DbErr> {
     let limit = limit.clamp(1, 50);
-    let works = repo::works::list_approved(db, category, sort, after, limit).await?;
+    let works = repo::works::list_approved(db, campaign_id, category, sort, after, limit).await?;
     let next_cursor = (works.len() as u64 == limit)
         .then(|| {
             works

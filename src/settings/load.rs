@@ -10,7 +10,7 @@ use super::{
     MessageMode, PushKeys, S3Keys, Settings, SettingsError, StorageSettings, WechatMode,
     WechatSettings, reader::Reader, reader::env_name,
 };
-use crate::wechat::crypto::EncodingAesKey;
+use crate::{campaign::catalog::CampaignSource, wechat::crypto::EncodingAesKey};
 
 /// WeChat's API host.
 const API_BASE: &str = "https://api.weixin.qq.com";
@@ -50,18 +50,23 @@ pub(super) fn settings(
     let env = r.or("env", Environment::Development);
     let production = env == Environment::Production;
     let config_dir = config_dir.unwrap_or(Path::new(""));
+    // One file (as before several campaigns) wins over the folder.
+    let single = r
+        .get::<RelativePathBuf>("campaign")
+        .map(|path| path.relative());
     let mut data_file = |key: &str, default: &str| {
         r.get::<RelativePathBuf>(key)
             .map_or_else(|| config_dir.join(default), |path| path.relative())
     };
-    let campaign_path = data_file("campaign", "campaign.toml");
+    let folder = data_file("campaigns", "campaigns");
     let replies_path = data_file("replies", "replies.toml");
     let notices_path = data_file("notices", "notifications.toml");
     let settings = Settings {
         env,
         http: http(&mut r),
         database: database(&mut r),
-        campaign_path,
+        campaigns: single.map_or(CampaignSource::Folder(folder), CampaignSource::File),
+        default_campaign: r.text("default_campaign"),
         replies_path,
         notices_path,
         photo_draft_ttl: Duration::from_secs(r.positive("photo_draft_ttl_s", 24 * 3600)),

@@ -16,8 +16,11 @@ use serde::Deserialize;
 mod load;
 mod reader;
 
-use crate::wechat::crypto::{EncodingAesKey, MessageCrypt};
 pub use crate::wechat::push::MessageMode;
+use crate::{
+    campaign::catalog::CampaignSource,
+    wechat::crypto::{EncodingAesKey, MessageCrypt},
+};
 
 /// Default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "wechat-config/wangju.toml";
@@ -224,8 +227,10 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Database.
     pub database: DatabaseSettings,
-    /// Campaign definition file.
-    pub campaign_path: PathBuf,
+    /// Campaign files: a folder of them, or one file.
+    pub campaigns: CampaignSource,
+    /// Key of the campaign clients get when they name none (`None`: the latest).
+    pub default_campaign: Option<String>,
     /// Chat texts of the official account.
     pub replies_path: PathBuf,
     /// Notices the server sends on its own (author events, milestones).
@@ -432,7 +437,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err, reason = "figment's Jail decides the error type")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's Jail decides the error type"
+    )]
     fn a_number_in_the_environment_is_read_as_text_where_text_is_wanted() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("WANGJU_MP_TOKEN", "0071234");

@@ -383,7 +383,7 @@ async fn postgres_stopped_under_vote_load_gives_503_never_500_and_the_server_rec
     // queries in flight when the server stops (the sessions it ends answer 57P01 or EOF).
     let campaign = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/wechat-config/campaign.toml"
+        "/wechat-config/campaigns/shwm-2017.toml"
     ))
     .unwrap()
     .replace(

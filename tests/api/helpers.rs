@@ -37,6 +37,8 @@ pub struct TestApp {
     pub wechat: WechatClient,
     /// The app's media storage.
     pub store: MediaStore,
+    /// The app's campaigns.
+    pub campaigns: Arc<wangju::service::campaign::Campaigns>,
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
     guard: Arc<DatabaseGuard>,
@@ -339,7 +341,11 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Setting
     values.insert("shutdown_grace_s".into(), 10.into());
     values.insert(
         "campaign".into(),
-        concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config/campaign.toml").into(),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/wechat-config/campaigns/shwm-2017.toml"
+        )
+        .into(),
     );
     for (key, value) in overrides {
         values.insert((*key).to_owned(), value.clone());
@@ -394,11 +400,13 @@ async fn start(
     let db = app.state().db.clone();
     let wechat = app.state().wechat.clone();
     let store = app.state().store.clone();
+    let campaigns = app.state().campaigns.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
+        campaigns,
         base: format!("http://{addr}"),
         db,
         client: reqwest::Client::new(),

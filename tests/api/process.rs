@@ -132,8 +132,12 @@ impl Drop for ServerProcess {
 
 /// Absolute paths of the campaign, replies and notices files, for a process started elsewhere.
 fn data_files() -> [String; 3] {
-    ["campaign.toml", "replies.toml", "notifications.toml"]
-        .map(|file| format!("{}/wechat-config/{file}", env!("CARGO_MANIFEST_DIR")))
+    [
+        "campaigns/shwm-2017.toml",
+        "replies.toml",
+        "notifications.toml",
+    ]
+    .map(|file| format!("{}/wechat-config/{file}", env!("CARGO_MANIFEST_DIR")))
 }
 
 fn run_expecting_failure(envs: &[(&str, &str)], config: &str) -> String {
@@ -537,7 +541,7 @@ fn data_files_named_in_the_config_file_are_read_from_its_folder() {
     let elsewhere = tempfile::tempdir().unwrap();
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/wechat-config");
     std::fs::copy(
-        format!("{shipped}/campaign.toml"),
+        format!("{shipped}/campaigns/shwm-2017.toml"),
         config_dir.path().join("this-year.toml"),
     )
     .unwrap();

@@ -9,9 +9,9 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use wangju::{
-    campaign::{Campaign, PhaseKey},
+    campaign::Campaign,
     domain::vote::until_next_day,
-    service::votes::{self, Ballot, VoteLimits},
+    service::votes::{self, Ballot},
 };
 
 use crate::{db_test, helpers::TestApp};
@@ -25,6 +25,7 @@ pub async fn voter(app: &TestApp, code: &str) -> (String, i64) {
 pub async fn work_with_status(app: &TestApp, author: i64, category: &str, status: &str) -> i64 {
     let now = Utc::now();
     entity::work::ActiveModel {
+        campaign_id: Set(app.campaigns.default_campaign().id),
         code: Set(None),
         category: Set(category.to_owned()),
         title: Set(format!("作品{}", uuid::Uuid::new_v4().simple())),
@@ -102,7 +103,7 @@ pub async fn count_and_rows(app: &TestApp, work: i64) -> (i32, u64) {
 pub fn campaign() -> Campaign {
     Campaign::load(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/wechat-config/campaign.toml"
+        "/wechat-config/campaigns/shwm-2017.toml"
     )))
     .unwrap()
 }
@@ -234,43 +235,20 @@ db_test!(
             ip: "127.0.0.1".to_owned(),
             user_agent: "test".to_owned(),
         };
-        let limits = VoteLimits::new(&campaign.voting);
-        let cast = votes::cast(
-            &app.db,
-            &campaign,
-            &limits,
-            PhaseKey::Showcase,
-            ballot.clone(),
-            tomorrow,
-        )
-        .await
-        .unwrap();
+        let cast = votes::cast(&app.db, &app.campaigns, ballot.clone(), tomorrow)
+            .await
+            .unwrap();
         assert_eq!((cast.vote_count, cast.votes_left_today), (1, 9));
         // And the same work may be voted for again on the new day, once.
         let again = Ballot {
             work_id: works[0],
             ..ballot
         };
-        let cast = votes::cast(
-            &app.db,
-            &campaign,
-            &limits,
-            PhaseKey::Showcase,
-            again.clone(),
-            tomorrow,
-        )
-        .await
-        .unwrap();
+        let cast = votes::cast(&app.db, &app.campaigns, again.clone(), tomorrow)
+            .await
+            .unwrap();
         assert_eq!(cast.vote_count, 2);
-        let twice = votes::cast(
-            &app.db,
-            &campaign,
-            &limits,
-            PhaseKey::Showcase,
-            again,
-            tomorrow,
-        )
-        .await;
+        let twice = votes::cast(&app.db, &app.campaigns, again, tomorrow).await;
         assert!(matches!(
             twice,
             Err(wangju::error::AppError::AlreadyVotedToday)
@@ -286,7 +264,6 @@ db_test!(
         let (_, author) = voter(&app, "steady").await;
         let work = approved_work(&app, author, "slogan").await;
         let (token, me) = voter(&app, "unlucky").await;
-        let campaign = campaign();
         let ballot = Ballot {
             person_id: me,
             work_id: work,
@@ -296,7 +273,7 @@ db_test!(
 
         // The process dies before COMMIT: the transaction is dropped with everything written.
         let txn = app.db.begin().await.unwrap();
-        let cast = votes::record(&txn, &campaign, &ballot, Utc::now())
+        let cast = votes::record(&txn, app.campaigns.default_campaign(), &ballot, Utc::now())
             .await
             .unwrap();
         assert_eq!(cast.vote_count, 1, "the transaction saw its own vote");
@@ -305,10 +282,11 @@ db_test!(
 
         // The task serving the request is aborted while holding the open transaction.
         let db = app.db.clone();
+        let campaigns = app.campaigns.clone();
         let (written, was_written) = tokio::sync::oneshot::channel();
         let request = tokio::spawn(async move {
             let txn = db.begin().await.unwrap();
-            votes::record(&txn, &campaign, &ballot, Utc::now())
+            votes::record(&txn, campaigns.default_campaign(), &ballot, Utc::now())
                 .await
                 .unwrap();
             let _ = written.send(());
@@ -341,7 +319,8 @@ db_test!(
             user_agent: "test".to_owned(),
         };
         let txn = app.db.begin().await.unwrap();
-        let refused = votes::record(&txn, &campaign(), &ballot, Utc::now()).await;
+        let refused =
+            votes::record(&txn, app.campaigns.default_campaign(), &ballot, Utc::now()).await;
         assert!(
             matches!(refused, Err(wangju::error::AppError::Unauthenticated)),
             "{refused:?}"
@@ -362,7 +341,7 @@ pub fn edited_campaign(dir: &tempfile::TempDir, edits: &[(&str, &str)]) -> Strin
 pub fn edited_text(edits: &[(&str, &str)]) -> String {
     let mut text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/wechat-config/campaign.toml"
+        "/wechat-config/campaigns/shwm-2017.toml"
     ))
     .unwrap();
     for (from, to) in edits {
@@ -494,8 +473,7 @@ db_test!(
         let (_, author) = voter(&app, "author").await;
         let first = approved_work(&app, author, "slogan").await;
         let second = approved_work(&app, author, "slogan").await;
-        let campaign = campaign();
-        let limits = VoteLimits::new(&campaign.voting);
+        app.set_phase(Some("showcase")).await;
         let start = Utc::now() - chrono::Duration::hours(5);
         let mut people = Vec::new();
         // Five voters, an hour apart, each for both works.
@@ -510,7 +488,7 @@ db_test!(
                     user_agent: "test".to_owned(),
                 };
                 let at = start + chrono::Duration::hours(i);
-                votes::cast(&app.db, &campaign, &limits, PhaseKey::Showcase, ballot, at)
+                votes::cast(&app.db, &app.campaigns, ballot, at)
                     .await
                     .unwrap();
             }
@@ -661,8 +639,6 @@ campaign_test!(
             json!(0),
             "an account minutes old is held back"
         );
-        let campaign = Campaign::parse(&edited_text(WARY)).unwrap();
-        let limits = VoteLimits::new(&campaign.voting);
         // Two older accounts behind one address: the second is one account too many.
         let mut flags = Vec::new();
         for code in ["veteran-1", "veteran-2"] {
@@ -674,16 +650,9 @@ campaign_test!(
                 user_agent: "test".to_owned(),
             };
             let later = Utc::now() + chrono::Duration::minutes(30);
-            votes::cast(
-                &app.db,
-                &campaign,
-                &limits,
-                PhaseKey::Showcase,
-                ballot,
-                later,
-            )
-            .await
-            .unwrap();
+            votes::cast(&app.db, &app.campaigns, ballot, later)
+                .await
+                .unwrap();
             let row = entity::vote::Entity::find()
                 .filter(entity::vote::Column::PersonId.eq(person))
                 .one(&app.db)

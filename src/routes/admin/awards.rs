@@ -1,9 +1,14 @@
-//! Awards: `POST /api/v1/admin/awards/compute`, `GET /api/v1/admin/awards` (admin) and the
-//! public `GET /api/v1/awards` once the campaign is closed.
+//! Awards per campaign: `POST /api/v1/admin/campaigns/{key}/awards/compute`, `GET
+//! /api/v1/admin/campaigns/{key}/awards` (admin; the paths without a key act on the default
+//! campaign) and the public `GET /api/v1/awards?campaign=` once the campaign is closed.
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use crate::{
     domain::awards::Prize,
@@ -18,6 +23,8 @@ pub struct AwardsApi;
 /// One prize.
 #[derive(Object)]
 struct AwardView {
+    /// The campaign's key.
+    campaign: String,
     category: String,
     /// 1 for the best of the category.
     place: i32,
@@ -41,11 +48,12 @@ struct AwardList {
 }
 
 impl AwardList {
-    fn build(awards: Vec<AwardDetails>) -> Json<Self> {
+    fn build(campaign: &str, awards: Vec<AwardDetails>) -> Json<Self> {
         Json(Self {
             items: awards
                 .into_iter()
                 .map(|AwardDetails { award, title }| AwardView {
+                    campaign: campaign.to_owned(),
                     prize_name: Prize::parse(&award.prize)
                         .map_or_else(String::new, |p| p.label().to_owned()),
                     category: award.category,
@@ -65,38 +73,84 @@ impl AwardList {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::Admin")]
 impl AwardsApi {
-    /// Compute every category's prizes now, replacing the previous computation (admin).
+    /// Compute every category's prizes of the default campaign now, replacing its previous
+    /// computation (admin).
     #[oai(path = "/admin/awards/compute", method = "post")]
     async fn compute(
         &self,
         auth: AdminAuth,
         state: Data<&AppState>,
     ) -> poem::Result<Json<AwardList>> {
-        let now = Utc::now();
-        let phase = state.phase.phase(&state.db, now).await?;
-        let awards = awards::compute(
-            &state.db,
-            &auth.0,
-            (&state.campaign, &state.notices),
-            phase,
-            now,
-        )
-        .await?;
-        Ok(AwardList::build(awards))
+        compute(&state, &auth, None).await
     }
 
-    /// The computed prizes (admin).
+    /// Compute every category's prizes of one campaign now, replacing its previous
+    /// computation; other campaigns' awards stay (admin).
+    #[oai(path = "/admin/campaigns/:key/awards/compute", method = "post")]
+    async fn compute_in(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        /// The campaign's key.
+        key: Path<String>,
+    ) -> poem::Result<Json<AwardList>> {
+        compute(&state, &auth, Some(&key.0)).await
+    }
+
+    /// The computed prizes of a campaign (default: the default campaign) (admin).
     #[oai(path = "/admin/awards", method = "get")]
-    async fn list(&self, auth: AdminAuth, state: Data<&AppState>) -> poem::Result<Json<AwardList>> {
-        Ok(AwardList::build(
-            awards::for_admin(&state.db, &auth.0).await?,
-        ))
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        /// The campaign's key.
+        campaign: Query<Option<String>>,
+    ) -> poem::Result<Json<AwardList>> {
+        list(&state, &auth, campaign.0.as_deref()).await
     }
 
-    /// The published prizes (once the campaign is closed).
-    #[oai(path = "/awards", method = "get", tag = "Tag::MiniProgram")]
-    async fn published(&self, state: Data<&AppState>) -> poem::Result<Json<AwardList>> {
-        let phase = state.phase.phase(&state.db, Utc::now()).await?;
-        Ok(AwardList::build(awards::published(&state.db, phase).await?))
+    /// The computed prizes of one campaign (admin).
+    #[oai(path = "/admin/campaigns/:key/awards", method = "get")]
+    async fn list_in(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        /// The campaign's key.
+        key: Path<String>,
+    ) -> poem::Result<Json<AwardList>> {
+        list(&state, &auth, Some(&key.0)).await
     }
+
+    /// The published prizes of a campaign (once it is closed).
+    #[oai(path = "/awards", method = "get", tag = "Tag::MiniProgram")]
+    async fn published(
+        &self,
+        state: Data<&AppState>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
+    ) -> poem::Result<Json<AwardList>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
+        let awards = awards::published(&state.db, entry, Utc::now()).await?;
+        Ok(AwardList::build(entry.key(), awards))
+    }
+}
+
+async fn compute(
+    state: &AppState,
+    auth: &AdminAuth,
+    key: Option<&str>,
+) -> poem::Result<Json<AwardList>> {
+    let entry = state.campaign(key)?;
+    let awards = awards::compute(&state.db, &auth.0, (entry, &state.notices), Utc::now()).await?;
+    Ok(AwardList::build(entry.key(), awards))
+}
+
+async fn list(
+    state: &AppState,
+    auth: &AdminAuth,
+    key: Option<&str>,
+) -> poem::Result<Json<AwardList>> {
+    let entry = state.campaign(key)?;
+    let awards = awards::for_admin(&state.db, &auth.0, entry).await?;
+    Ok(AwardList::build(entry.key(), awards))
 }

@@ -1,7 +1,11 @@
-//! `GET /api/v1/admin/export/{works,votes,awards}.csv` (admin), streamed.
+//! `GET /api/v1/admin/export/{works,votes,awards}.csv?campaign=` (admin), streamed.
 
 use poem::{Body, web::Data};
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Binary};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Path, Query},
+    payload::Binary,
+};
 
 use crate::{
     error::AppError,
@@ -30,9 +34,12 @@ impl ExportApi {
         state: Data<&AppState>,
         /// `works.csv`, `votes.csv` or `awards.csv`.
         file: Path<String>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
     ) -> poem::Result<CsvFile> {
         let export = Export::from_file_name(&file.0).ok_or(AppError::NotFound)?;
-        let chunks = export::csv(state.db.clone(), &auth.0, export, state.campaign.timezone)?;
+        let entry = state.campaign(campaign.0.as_deref())?;
+        let chunks = export::csv(state.db.clone(), &auth.0, export, entry)?;
         Ok(CsvFile::Csv(
             Binary(Body::from_bytes_stream(chunks)),
             format!("attachment; filename=\"{}\"", file.0),

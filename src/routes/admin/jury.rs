@@ -44,17 +44,14 @@ impl JuryApi {
         id: Path<i64>,
         body: StrictJson<ScoreBody>,
     ) -> poem::Result<Json<ScoreView>> {
-        let now = Utc::now();
-        let phase = state.phase.phase(&state.db, now).await?;
         let body = body.0;
         let stored = jury::score(
             &state.db,
-            &auth.0,
-            phase,
+            (&state.campaigns, &auth.0),
             id.0,
             body.score,
             &body.comment,
-            now,
+            Utc::now(),
         )
         .await?;
         Ok(Json(ScoreView {

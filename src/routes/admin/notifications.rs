@@ -35,6 +35,9 @@ struct BroadcastRequest {
     page: Option<String>,
     /// When to send (default: now).
     send_at: Option<DateTime<Utc>>,
+    /// The campaign it is about (its key; default: the default campaign): a category
+    /// audience means that campaign's category.
+    campaign: Option<String>,
 }
 
 /// The scheduled broadcast.
@@ -100,7 +103,8 @@ impl NotificationsApi {
             audience: body.audience,
             send_at: body.send_at,
         };
-        let id = notifications::schedule(&state.db, broadcast, Utc::now()).await?;
+        let campaign = state.campaign(body.campaign.as_deref())?;
+        let id = notifications::schedule(&state.db, campaign.id, broadcast, Utc::now()).await?;
         Ok(Accepted::Scheduled(Json(Scheduled { id })))
     }
 

@@ -55,10 +55,14 @@ impl ReviewApi {
         category: Query<Option<String>>,
         /// Only works of this organising unit (its id).
         unit: Query<Option<i64>>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
     ) -> poem::Result<Json<ReviewList>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
         let works = review::queue(
             &state.db,
             &auth.0,
+            entry.id,
             status.0.as_deref(),
             category.0.as_deref(),
             unit.0,
@@ -67,7 +71,7 @@ impl ReviewApi {
         Ok(Json(ReviewList {
             items: works
                 .into_iter()
-                .map(|w| WorkView::build(w, &state.store, true))
+                .map(|w| WorkView::build(w, &state, true))
                 .collect(),
         }))
     }
@@ -93,7 +97,7 @@ impl ReviewApi {
         };
         let work = review::decide(
             &state.db,
-            (&state.campaign, &state.notices),
+            (&state.campaigns, &state.notices),
             &auth.0,
             id.0,
             decision,
@@ -101,7 +105,7 @@ impl ReviewApi {
             Utc::now(),
         )
         .await?;
-        Ok(Json(WorkView::build(work, &state.store, true)))
+        Ok(Json(WorkView::build(work, &state, true)))
     }
 
     /// Mark or unmark an approved work of one's unit as reported (报送) to the city level.
@@ -115,6 +119,6 @@ impl ReviewApi {
         body: StrictJson<ReportRequest>,
     ) -> poem::Result<Json<WorkView>> {
         let work = review::report(&state.db, &auth.0, id.0, body.reported, Utc::now()).await?;
-        Ok(Json(WorkView::build(work, &state.store, true)))
+        Ok(Json(WorkView::build(work, &state, true)))
     }
 }

@@ -59,12 +59,13 @@ impl TokensApi {
             .role
             .parse()
             .map_err(|e: crate::domain::role::UnknownRole| AppError::BadRequest(e.to_string()))?;
-        if let Some(unknown) = body
-            .categories
-            .iter()
-            .flatten()
-            .find(|k| state.campaign.category(k).is_none())
-        {
+        if let Some(unknown) = body.categories.iter().flatten().find(|k| {
+            !state
+                .campaigns
+                .all()
+                .iter()
+                .any(|c| c.def.category(k).is_some())
+        }) {
             return Err(AppError::BadRequest(format!("unknown category `{unknown}`")).into());
         }
         let token = admin_tokens::issue_scoped(

@@ -63,6 +63,8 @@ struct VoteList {
 /// Votes to void: by work, person and/or time range `[from, to)`, with a reason.
 #[derive(Object)]
 struct VoidBody {
+    /// The campaign whose votes are voided (its key; default: the default campaign).
+    campaign: Option<String>,
     work_id: Option<i64>,
     user_id: Option<i64>,
     from: Option<DateTime<Utc>>,
@@ -90,10 +92,14 @@ impl VoteAuditApi {
         work_id: Query<Option<i64>>,
         /// Only votes by this person.
         user_id: Query<Option<i64>>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
     ) -> poem::Result<Json<VoteList>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
         let votes = vote_audit::list(
             &state.db,
             &auth.0,
+            entry.id,
             status.0.as_deref(),
             work_id.0,
             user_id.0,
@@ -113,7 +119,9 @@ impl VoteAuditApi {
         body: StrictJson<VoidBody>,
     ) -> poem::Result<Json<Voided>> {
         let body = body.0;
+        let entry = state.campaign(body.campaign.as_deref())?;
         let request = VoidRequest {
+            campaign_id: entry.id,
             work_id: body.work_id,
             person_id: body.user_id,
             from: body.from,

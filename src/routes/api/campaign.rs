@@ -1,11 +1,12 @@
-//! `GET /api/v1/campaign`: the campaign as data, with the phase in force.
+//! `GET /api/v1/campaigns`, `GET /api/v1/campaigns/{key}` and `GET /api/v1/campaign` (the
+//! default one): campaigns as data, with the phase in force.
 
 use chrono::Utc;
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
 use crate::{
-    campaign::{Awards, Category, Part, Range},
+    campaign::{Awards, Campaign, Category, Part, Range},
     routes::Tag,
     state::AppState,
 };
@@ -114,34 +115,90 @@ struct PhaseView {
 /// The campaign.
 #[derive(Object)]
 struct CampaignView {
+    /// Its key, for `?campaign=`.
+    key: String,
     name: String,
-    /// The phase in force now (an admin override wins over the dates).
+    /// The phase in force now (an admin override wins over the dates; a campaign whose file
+    /// was removed is `closed`).
     phase: String,
     phases: Vec<PhaseView>,
     categories: Vec<CategoryView>,
 }
 
+/// A campaign in the list.
+#[derive(Object)]
+struct CampaignSummary {
+    key: String,
+    name: String,
+    /// The phase in force now.
+    phase: String,
+    phases: Vec<PhaseView>,
+}
+
+/// Every campaign, newest first.
+#[derive(Object)]
+struct CampaignList {
+    items: Vec<CampaignSummary>,
+}
+
+fn phases(campaign: &Campaign) -> Vec<PhaseView> {
+    campaign
+        .phases
+        .iter()
+        .map(|p| PhaseView {
+            key: p.key.as_str().to_owned(),
+            name: p.name.clone(),
+            starts: p.starts,
+            ends: p.ends,
+        })
+        .collect()
+}
+
+async fn view(state: &AppState, key: Option<&str>) -> poem::Result<Json<CampaignView>> {
+    let entry = state.campaign(key)?;
+    let campaign = &entry.def;
+    let phase = entry.phase(&state.db, Utc::now()).await?;
+    Ok(Json(CampaignView {
+        key: campaign.key.clone(),
+        name: campaign.name.clone(),
+        phase: phase.as_str().to_owned(),
+        phases: phases(campaign),
+        categories: campaign.categories.iter().map(CategoryView::from).collect(),
+    }))
+}
+
 #[OpenApi(prefix_path = "/api/v1", tag = "Tag::MiniProgram")]
 impl CampaignApi {
-    /// The campaign: phases, categories and their rules.
+    /// The default campaign: phases, categories and their rules.
     #[oai(path = "/campaign", method = "get")]
     async fn campaign(&self, state: Data<&AppState>) -> poem::Result<Json<CampaignView>> {
-        let campaign = &state.campaign;
-        let phase = state.phase.phase(&state.db, Utc::now()).await?;
-        Ok(Json(CampaignView {
-            name: campaign.name.clone(),
-            phase: phase.as_str().to_owned(),
-            phases: campaign
-                .phases
-                .iter()
-                .map(|p| PhaseView {
-                    key: p.key.as_str().to_owned(),
-                    name: p.name.clone(),
-                    starts: p.starts,
-                    ends: p.ends,
-                })
-                .collect(),
-            categories: campaign.categories.iter().map(CategoryView::from).collect(),
-        }))
+        view(&state, None).await
+    }
+
+    /// Every campaign with its phase, newest first.
+    #[oai(path = "/campaigns", method = "get")]
+    async fn campaigns(&self, state: Data<&AppState>) -> poem::Result<Json<CampaignList>> {
+        let now = Utc::now();
+        let mut items = Vec::new();
+        for entry in state.campaigns.all() {
+            items.push(CampaignSummary {
+                key: entry.def.key.clone(),
+                name: entry.def.name.clone(),
+                phase: entry.phase(&state.db, now).await?.as_str().to_owned(),
+                phases: phases(&entry.def),
+            });
+        }
+        Ok(Json(CampaignList { items }))
+    }
+
+    /// One campaign: phases, categories and their rules.
+    #[oai(path = "/campaigns/:key", method = "get")]
+    async fn one(
+        &self,
+        state: Data<&AppState>,
+        /// The campaign's key.
+        key: Path<String>,
+    ) -> poem::Result<Json<CampaignView>> {
+        view(&state, Some(&key.0)).await
     }
 }

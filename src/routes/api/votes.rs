@@ -55,23 +55,13 @@ impl VotesApi {
         /// The work's id.
         id: Path<i64>,
     ) -> poem::Result<Json<VoteResult>> {
-        let now = Utc::now();
-        let phase = state.phase.phase(&state.db, now).await?;
         let ballot = Ballot {
             person_id: auth.0.person_id,
             work_id: id.0,
             ip: crate::routes::client_ip(req, &state),
             user_agent: req.header("user-agent").unwrap_or_default().to_owned(),
         };
-        let cast = votes::cast(
-            &state.db,
-            &state.campaign,
-            &state.vote_limits,
-            phase,
-            ballot,
-            now,
-        )
-        .await?;
+        let cast = votes::cast(&state.db, &state.campaigns, ballot, Utc::now()).await?;
         Ok(Json(VoteResult {
             work_id: cast.work_id,
             vote_count: cast.vote_count,
@@ -86,10 +76,13 @@ impl VotesApi {
         state: Data<&AppState>,
         /// The category key to rank (default: every category).
         category: Query<Option<String>>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
     ) -> poem::Result<Json<Ranking>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
         let places = state
             .rankings
-            .get(&state.db, &state.campaign, category.0.as_deref())
+            .get(&state.db, entry, category.0.as_deref())
             .await?;
         Ok(Json(Ranking {
             items: places

@@ -18,7 +18,6 @@ use crate::{
         works::{self, ApiSubmission, WorkDetails},
     },
     state::AppState,
-    storage::MediaStore,
 };
 
 /// Works of the campaign.
@@ -57,8 +56,12 @@ pub struct WorkView {
     pub id: i64,
     /// Human code, e.g. WY-0042.
     pub code: String,
+    /// The campaign's key.
+    pub campaign: String,
     /// Category key.
     pub category: String,
+    /// The category's name (kept for works of a category the campaign no longer has).
+    pub category_name: String,
     /// Title.
     pub title: String,
     /// Body text.
@@ -81,17 +84,25 @@ pub struct WorkView {
 
 impl WorkView {
     /// Builds the view; `with_note` only for the author and reviewers.
-    pub fn build(details: WorkDetails, store: &MediaStore, with_note: bool) -> Self {
+    pub fn build(details: WorkDetails, state: &AppState, with_note: bool) -> Self {
         let WorkDetails {
             work,
             author,
             unit,
             media,
         } = details;
+        let store = &state.store;
+        let campaign = state.campaigns.by_id(work.campaign_id);
+        let category_name = campaign
+            .and_then(|c| c.category_name(&work.category))
+            .unwrap_or(&work.category)
+            .to_owned();
         Self {
             id: work.id,
             code: work.code.unwrap_or_default(),
+            campaign: campaign.map(|c| c.key().to_owned()).unwrap_or_default(),
             category: work.category,
+            category_name,
             title: work.title,
             body: work.body,
             media: media
@@ -131,7 +142,9 @@ impl WorkView {
 /// A new work.
 #[derive(Object)]
 struct NewWork {
-    /// Category key from `/api/v1/campaign`.
+    /// The campaign's key (default: the default campaign).
+    campaign: Option<String>,
+    /// Category key from `/api/v1/campaigns/{key}`.
     category: String,
     #[oai(default)]
     title: String,
@@ -176,9 +189,8 @@ impl WorksApi {
         state: Data<&AppState>,
         body: StrictJson<NewWork>,
     ) -> poem::Result<Created> {
-        let now = Utc::now();
-        let phase = state.phase.phase(&state.db, now).await?;
         let body = body.0;
+        let campaign = state.campaign(body.campaign.as_deref())?;
         let request = ApiSubmission {
             category: body.category,
             title: body.title,
@@ -186,20 +198,10 @@ impl WorksApi {
             upload_ids: body.upload_ids,
             true_story: body.true_story,
         };
-        let work = works::submit_from_miniapp(
-            &state.db,
-            &state.campaign,
-            phase,
-            auth.0.person_id,
-            request,
-            now,
-        )
-        .await?;
-        Ok(Created::Work(Json(WorkView::build(
-            work,
-            &state.store,
-            true,
-        ))))
+        let work =
+            works::submit_from_miniapp(&state.db, campaign, auth.0.person_id, request, Utc::now())
+                .await?;
+        Ok(Created::Work(Json(WorkView::build(work, &state, true))))
     }
 
     /// Approved works, by category, hot or new, with cursor paging.
@@ -215,7 +217,10 @@ impl WorksApi {
         cursor: Query<Option<String>>,
         /// Works per page (default 20, at most 50).
         limit: Query<Option<u64>>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
     ) -> poem::Result<Json<WorkPage>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
         let sort = match sort.0.as_deref() {
             None => Sort::Hot,
             Some(text) => Sort::parse(text)
@@ -225,6 +230,7 @@ impl WorksApi {
             .listing
             .get(
                 &state.db,
+                entry.id,
                 category.0.as_deref(),
                 sort,
                 cursor.0.as_deref(),
@@ -235,7 +241,7 @@ impl WorksApi {
             items: page
                 .items
                 .iter()
-                .map(|w| WorkView::build(w.clone(), &state.store, false))
+                .map(|w| WorkView::build(w.clone(), &state, false))
                 .collect(),
             next_cursor: page.next_cursor.clone(),
         }))
@@ -253,7 +259,7 @@ impl WorksApi {
         let viewer = auth::optional_user(&state.db, req.header("authorization")).await?;
         let work = works::detail(&state.db, id.0, viewer).await?;
         let own = viewer == Some(work.work.author_id);
-        Ok(Json(WorkView::build(work, &state.store, own)))
+        Ok(Json(WorkView::build(work, &state, own)))
     }
 
     /// Withdraw one's own work before it is approved.
@@ -266,17 +272,17 @@ impl WorksApi {
         id: Path<i64>,
     ) -> poem::Result<Json<WorkView>> {
         let work = works::withdraw(&state.db, id.0, auth.0.person_id, Utc::now()).await?;
-        Ok(Json(WorkView::build(work, &state.store, true)))
+        Ok(Json(WorkView::build(work, &state, true)))
     }
 
-    /// The caller's works from every channel, with status and votes.
+    /// The caller's works from every channel and campaign, newest first, with status and votes.
     #[oai(path = "/me/works", method = "get")]
     async fn mine(&self, auth: UserAuth, state: Data<&AppState>) -> poem::Result<Json<MyWorks>> {
         let items = works::mine(&state.db, auth.0.person_id).await?;
         Ok(Json(MyWorks {
             items: items
                 .into_iter()
-                .map(|w| WorkView::build(w, &state.store, true))
+                .map(|w| WorkView::build(w, &state, true))
                 .collect(),
         }))
     }
