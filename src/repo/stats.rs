@@ -6,9 +6,13 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-/// (unit, approved works) for every unit with any.
-pub async fn approved_by_unit(db: &impl ConnectionTrait) -> Result<Vec<(i64, i64)>, DbErr> {
+/// (unit, approved works) of a campaign for every unit with any.
+pub async fn approved_by_unit(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
     work::Entity::find()
+        .filter(work::Column::CampaignId.eq(campaign_id))
         .select_only()
         .column(work::Column::UnitId)
         .column_as(Expr::col(work::Column::Id).count(), "n")
@@ -20,9 +24,13 @@ pub async fn approved_by_unit(db: &impl ConnectionTrait) -> Result<Vec<(i64, i64
         .await
 }
 
-/// (unit, distinct authors of works not withdrawn) for every unit with any.
-pub async fn participants_by_unit(db: &impl ConnectionTrait) -> Result<Vec<(i64, i64)>, DbErr> {
+/// (unit, distinct authors of works not withdrawn) of a campaign for every unit with any.
+pub async fn participants_by_unit(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
     work::Entity::find()
+        .filter(work::Column::CampaignId.eq(campaign_id))
         .select_only()
         .column(work::Column::UnitId)
         .column_as(Expr::col(work::Column::AuthorId).count_distinct(), "n")
@@ -34,9 +42,10 @@ pub async fn participants_by_unit(db: &impl ConnectionTrait) -> Result<Vec<(i64,
         .await
 }
 
-/// The unit of every awarded work (one entry per award).
-pub async fn award_units(db: &impl ConnectionTrait) -> Result<Vec<i64>, DbErr> {
+/// The unit of every awarded work of a campaign (one entry per award).
+pub async fn award_units(db: &impl ConnectionTrait, campaign_id: i64) -> Result<Vec<i64>, DbErr> {
     let work_ids: Vec<i64> = award::Entity::find()
+        .filter(award::Column::CampaignId.eq(campaign_id))
         .select_only()
         .column(award::Column::WorkId)
         .into_tuple::<i64>()

@@ -25,23 +25,24 @@ pub struct UnitStanding {
     pub tally: UnitTally,
 }
 
-/// Every unit ranked (admins), or only the caller's own unit with its rank among all (unit
-/// organisers).
+/// Every unit ranked in a campaign (admins), or only the caller's own unit with its rank
+/// among all (unit organisers).
 pub async fn units(
     db: &impl ConnectionTrait,
     who: &AdminIdentity,
+    campaign_id: i64,
 ) -> Result<Vec<UnitStanding>, AppError> {
     who.require(&[Role::Admin, Role::Unit])?;
-    let approved: HashMap<i64, i64> = repo::stats::approved_by_unit(db)
+    let approved: HashMap<i64, i64> = repo::stats::approved_by_unit(db, campaign_id)
         .await?
         .into_iter()
         .collect();
-    let participants: HashMap<i64, i64> = repo::stats::participants_by_unit(db)
+    let participants: HashMap<i64, i64> = repo::stats::participants_by_unit(db, campaign_id)
         .await?
         .into_iter()
         .collect();
     let mut awards: HashMap<i64, u64> = HashMap::new();
-    for unit in repo::stats::award_units(db).await? {
+    for unit in repo::stats::award_units(db, campaign_id).await? {
         *awards.entry(unit).or_default() += 1;
     }
     let units = repo::units::all(db).await?;

@@ -347,8 +347,13 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, Value)]) -> Setting
         )
         .into(),
     );
+    // A null override removes a default (e.g. `campaign`, to read a campaigns folder).
     for (key, value) in overrides {
-        values.insert((*key).to_owned(), value.clone());
+        if value.is_null() {
+            values.remove(*key);
+        } else {
+            values.insert((*key).to_owned(), value.clone());
+        }
     }
     Settings::from_figment(Figment::new().merge(Serialized::defaults(Value::Object(values))))
         .expect("test settings are valid")

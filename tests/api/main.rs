@@ -12,6 +12,7 @@ mod mp4_fixture;
 mod admin_tokens;
 mod auth;
 mod callback;
+mod campaigns;
 mod durability;
 mod exports;
 mod forgery;

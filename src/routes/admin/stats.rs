@@ -1,7 +1,7 @@
 //! `GET /api/v1/admin/stats`: units ranked for 优秀组织单位 (admin; unit organisers: their own).
 
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 
 use crate::{
     routes::{Tag, auth::AdminAuth},
@@ -36,8 +36,15 @@ struct Stats {
 impl StatsApi {
     /// Units ranked by awards, approved works and participants.
     #[oai(path = "/stats", method = "get")]
-    async fn stats(&self, auth: AdminAuth, state: Data<&AppState>) -> poem::Result<Json<Stats>> {
-        let units = stats::units(&state.db, &auth.0).await?;
+    async fn stats(
+        &self,
+        auth: AdminAuth,
+        state: Data<&AppState>,
+        /// The campaign's key (default: the default campaign).
+        campaign: Query<Option<String>>,
+    ) -> poem::Result<Json<Stats>> {
+        let entry = state.campaign(campaign.0.as_deref())?;
+        let units = stats::units(&state.db, &auth.0, entry.id).await?;
         Ok(Json(Stats {
             units: units
                 .into_iter()
