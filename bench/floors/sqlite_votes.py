@@ -19,6 +19,7 @@ import sys
 import time
 
 MAX_VOTES = 1_000_000
+# The bench server's one campaign: a fresh database's campaign 1, adopted by the default campaign.
 
 COUNT = (
     "UPDATE works SET vote_count = vote_count + 1 WHERE id = ? AND status = 'approved'"
@@ -30,14 +31,14 @@ EVIDENCE = (
     " WHERE ip = ? AND campaign_day = ? AND person_id <> ?) AS other_accounts"
 )
 INSERT = (
-    "INSERT INTO votes (work_id, person_id, category, campaign_day, ip, user_agent, created_at,"
-    " status, counted_key, void_reason, voided_at, flag_reason)"
-    " VALUES (?, ?, ?, ?, ?, 'wangju-bench', ?, 'counted', ?, NULL, NULL, NULL)"
+    "INSERT INTO votes (campaign_id, work_id, person_id, category, campaign_day, ip, user_agent,"
+    " created_at, status, counted_key, void_reason, voided_at, flag_reason)"
+    " VALUES (1, ?, ?, ?, ?, ?, 'wangju-bench', ?, 'counted', ?, NULL, NULL, NULL)"
     " ON CONFLICT (counted_key) DO NOTHING"
 )
 TAKE_SLOT = (
-    "INSERT INTO vote_days (person_id, campaign_day, used) VALUES (?, ?, 1)"
-    " ON CONFLICT (person_id, campaign_day) DO UPDATE SET used = vote_days.used + 1"
+    "INSERT INTO vote_days (campaign_id, person_id, campaign_day, used) VALUES (1, ?, ?, 1)"
+    " ON CONFLICT (campaign_id, person_id, campaign_day) DO UPDATE SET used = vote_days.used + 1"
     " WHERE vote_days.used < ? RETURNING used"
 )
 
