@@ -96,6 +96,16 @@ impl MigrationTrait for Migration {
         }
         db.execute_unprepared("UPDATE campaign_overrides SET key = 'phase' WHERE key = 'phase:1'")
             .await?;
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            // The work-code sequences the server made per campaign (`repo::campaigns`).
+            db.execute_unprepared(
+                "DO $$ DECLARE s record; BEGIN \
+                 FOR s IN SELECT sequence_name FROM information_schema.sequences \
+                 WHERE sequence_name LIKE 'campaign\\_work\\_codes\\_%' LOOP \
+                 EXECUTE 'DROP SEQUENCE ' || quote_ident(s.sequence_name); END LOOP; END $$",
+            )
+            .await?;
+        }
         manager
             .drop_table(Table::drop().table(Campaigns::Table).to_owned())
             .await

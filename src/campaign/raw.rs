@@ -45,6 +45,9 @@ pub enum CampaignError {
     /// `WANGJU_DEFAULT_CAMPAIGN` names no campaign file.
     #[error("WANGJU_DEFAULT_CAMPAIGN: no campaign has the key `{0}`")]
     UnknownDefault(String),
+    /// Several values break rules of the format: all of them, one per line.
+    #[error("{} problems:\n{}", .0.len(), each_problem(.0))]
+    Several(Vec<CampaignError>),
     /// The TOML is malformed or a value has the wrong type.
     #[error("{0}")]
     Syntax(#[from] toml::de::Error),
@@ -56,6 +59,11 @@ pub enum CampaignError {
         /// What is wrong.
         reason: String,
     },
+}
+
+fn each_problem(problems: &[CampaignError]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+    lines.join("\n")
 }
 
 #[derive(Deserialize)]
@@ -162,51 +170,76 @@ struct RawCategory {
     top_n: Option<u32>,
 }
 
-/// Line numbers from byte offsets of spanned tables.
-struct Lines<'a>(&'a str);
+/// Line numbers from byte offsets of spanned tables, and every problem found so far: checking
+/// goes on past each, so that one start names them all.
+struct Lines<'a> {
+    text: &'a str,
+    problems: std::cell::RefCell<Vec<CampaignError>>,
+}
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            problems: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
     fn of(&self, offset: usize) -> usize {
-        let end = offset.min(self.0.len());
-        self.0.as_bytes()[..end]
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
             .iter()
             .filter(|b| **b == b'\n')
             .count()
             + 1
     }
 
-    fn err<T>(
-        &self,
-        span: std::ops::Range<usize>,
-        reason: impl Into<String>,
-    ) -> Result<T, CampaignError> {
-        Err(CampaignError::Invalid {
+    /// Notes a problem of the table at `span`.
+    fn note(&self, span: std::ops::Range<usize>, reason: impl Into<String>) {
+        self.problems.borrow_mut().push(CampaignError::Invalid {
             line: self.of(span.start),
             reason: reason.into(),
-        })
+        });
+    }
+
+    /// Notes a problem of the whole file.
+    fn note_file(&self, reason: impl Into<String>) {
+        self.problems.borrow_mut().push(CampaignError::Invalid {
+            line: 1,
+            reason: reason.into(),
+        });
+    }
+
+    /// `value` if nothing was noted; one problem as itself, several as one error.
+    fn finish<T>(self, value: T) -> Result<T, CampaignError> {
+        let mut problems = self.problems.into_inner();
+        match problems.len() {
+            0 => Ok(value),
+            1 => Err(problems.remove(0)),
+            _ => Err(CampaignError::Several(problems)),
+        }
     }
 }
 
 pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, CampaignError> {
     let raw: RawCampaign = toml::from_str(text)?;
-    let lines = Lines(text);
+    let lines = Lines::new(text);
 
     let key = match &raw.key {
         Some(key) if !is_slug(key.get_ref()) => {
-            return lines.err(
+            lines.note(
                 key.span(),
                 "key must be 1-64 small letters, digits or `-`, like shwm-2017",
             );
+            String::new()
         }
         Some(key) => key.get_ref().clone(),
         None if is_slug(fallback_key) => fallback_key.to_owned(),
         None => {
-            return Err(CampaignError::Invalid {
-                line: 1,
-                reason: format!(
-                    "no `key`, and the file name `{fallback_key}` is no key (1-64 small letters, digits or `-`)"
-                ),
-            });
+            lines.note_file(format!(
+                "no `key`, and the file name `{fallback_key}` is no key (1-64 small letters, digits or `-`)"
+            ));
+            String::new()
         }
     };
 
@@ -214,21 +247,20 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
         .timezone
         .get_ref()
         .parse::<chrono_tz::Tz>()
-        .or_else(|_| {
-            lines.err(
-                raw.timezone.span(),
-                format!("unknown time zone `{}`", raw.timezone.get_ref()),
-            )
-        })?;
+        .unwrap_or_else(|_| {
+            let reason = format!("unknown time zone `{}`", raw.timezone.get_ref());
+            lines.note(raw.timezone.span(), reason);
+            chrono_tz::UTC
+        });
     let prefix = raw.code_prefix.get_ref();
     if prefix.is_empty() || prefix.len() > 8 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
-        return lines.err(
+        lines.note(
             raw.code_prefix.span(),
             "code_prefix must be 1-8 capital letters",
         );
     }
 
-    let phases = parse_phases(&raw.phases, &lines)?;
+    let phases = parse_phases(&raw.phases, &lines);
 
     let scoring = raw.scoring.get_ref();
     let weights_ok = [scoring.vote_weight, scoring.jury_weight]
@@ -236,7 +268,7 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
         .all(|w| w.is_finite() && *w >= 0.0)
         && (scoring.vote_weight + scoring.jury_weight - 1.0).abs() < 1e-9;
     if !weights_ok {
-        return lines.err(
+        lines.note(
             raw.scoring.span(),
             "vote_weight and jury_weight must be ≥ 0 and add up to 1",
         );
@@ -253,19 +285,21 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !code_ok {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!(
                     "unit code `{}` must be 1-32 letters, digits, `_` or `-`",
                     unit.code
                 ),
             );
+            continue;
         }
         if !unit_codes.insert(unit.code.clone()) {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!("unit code `{}` appears twice", unit.code),
             );
+            continue;
         }
         units.push(UnitDef {
             code: unit.code.clone(),
@@ -277,10 +311,15 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
     let mut keywords = HashSet::new();
     let mut categories = Vec::new();
     for spanned in &raw.categories {
-        let category = parse_category(spanned.get_ref())
-            .or_else(|reason| lines.err(spanned.span(), reason))?;
+        let category = match parse_category(spanned.get_ref()) {
+            Ok(category) => category,
+            Err(reason) => {
+                lines.note(spanned.span(), reason);
+                continue;
+            }
+        };
         if !keys.insert(category.key.clone()) {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!("category `{}` appears twice", category.key),
             );
@@ -288,21 +327,18 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
         if let Some(keyword) = &category.chat_keyword
             && !keywords.insert(keyword.clone())
         {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!("chat keyword `{keyword}` is used twice"),
             );
         }
         categories.push(category);
     }
-    if categories.is_empty() {
-        return Err(CampaignError::Invalid {
-            line: 1,
-            reason: "a campaign needs at least one category".to_owned(),
-        });
+    if raw.categories.is_empty() {
+        lines.note_file("a campaign needs at least one category");
     }
 
-    Ok(Campaign {
+    let campaign = Campaign {
         key,
         name: raw.name,
         timezone,
@@ -327,7 +363,8 @@ pub(super) fn parse(text: &str, fallback_key: &str) -> Result<Campaign, Campaign
         },
         units,
         categories,
-    })
+    };
+    lines.finish(campaign)
 }
 
 /// A campaign key: what URLs and the database use (`shwm-2017`).
@@ -338,49 +375,58 @@ pub(super) fn is_slug(text: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Result<Vec<Phase>, CampaignError> {
+/// The phases in order; a phase with a problem is noted and left out.
+fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Vec<Phase> {
     let mut phases: Vec<(Phase, std::ops::Range<usize>)> = Vec::new();
     for spanned in raw {
         let phase = spanned.get_ref();
         let Some(key) = PhaseKey::parse(&phase.key) else {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!(
                     "unknown phase `{}` (launch, open, showcase, closed)",
                     phase.key
                 ),
             );
+            continue;
         };
         let date = |text: &str| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").or_else(|_| {
-                lines.err(
+            let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d");
+            if parsed.is_err() {
+                lines.note(
                     spanned.span(),
                     format!("`{text}` is not a date like 2017-05-01"),
-                )
-            })
+                );
+            }
+            parsed.ok()
         };
-        let (starts, ends) = (date(&phase.starts)?, date(&phase.ends)?);
+        let (Some(starts), Some(ends)) = (date(&phase.starts), date(&phase.ends)) else {
+            continue;
+        };
         if starts > ends {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!("phase `{}` ends before it starts", phase.key),
             );
+            continue;
         }
         if phases.iter().any(|(p, _)| p.key == key) {
-            return lines.err(
+            lines.note(
                 spanned.span(),
                 format!("phase `{}` appears twice", phase.key),
             );
+            continue;
         }
         if let Some((previous, _)) = phases.last() {
             if key <= previous.key {
-                return lines.err(
+                lines.note(
                     spanned.span(),
                     "phases must be listed in order: launch, open, showcase, closed",
                 );
+                continue;
             }
             if starts <= previous.ends {
-                return lines.err(
+                lines.note(
                     spanned.span(),
                     format!(
                         "phase `{}` overlaps phase `{}`",
@@ -388,6 +434,7 @@ fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Result<Vec<Phas
                         previous.key.as_str()
                     ),
                 );
+                continue;
             }
         }
         phases.push((
@@ -400,13 +447,10 @@ fn parse_phases(raw: &[Spanned<RawPhase>], lines: &Lines<'_>) -> Result<Vec<Phas
             spanned.span(),
         ));
     }
-    if phases.is_empty() {
-        return Err(CampaignError::Invalid {
-            line: 1,
-            reason: "a campaign needs its phases".to_owned(),
-        });
+    if raw.is_empty() {
+        lines.note_file("a campaign needs its phases");
     }
-    Ok(phases.into_iter().map(|(p, _)| p).collect())
+    phases.into_iter().map(|(p, _)| p).collect()
 }
 
 fn range(pair: Option<[u32; 2]>, what: &str) -> Result<Range, String> {

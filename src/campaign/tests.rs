@@ -135,3 +135,24 @@ fn the_line_number_points_at_the_broken_table() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn every_problem_of_a_file_is_named_at_once() {
+    let text = SHIPPED
+        .replacen("kind = \"audio\"", "kind = \"hologram\"", 1)
+        .replacen("vote_weight = 0.4", "vote_weight = 0.5", 1)
+        .replacen("starts = \"2017-09-01\"", "starts = \"2017-08-15\"", 1)
+        .replacen("code = \"xuhui\"", "code = \"huangpu\"", 1);
+    let err = Campaign::parse(&text, "campaign")
+        .expect_err("four problems")
+        .to_string();
+    for expected in [
+        "4 problems",
+        "hologram",
+        "add up to 1",
+        "overlaps",
+        "appears twice",
+    ] {
+        assert!(err.contains(expected), "`{expected}` missing from: {err}");
+    }
+}

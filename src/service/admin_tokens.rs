@@ -14,6 +14,7 @@ use crate::{
         self,
         admin_tokens::{self, NewAdminToken},
     },
+    service::campaign::Campaigns,
 };
 
 /// Who an admin token belongs to.
@@ -64,6 +65,50 @@ const LABEL: TextBound = TextBound {
     max_chars: 100,
     multiline: false,
 };
+
+/// A token an admin asks for over the API.
+pub struct TokenRequest<'a> {
+    /// admin, reviewer, judge or unit.
+    pub role: &'a str,
+    /// The organising unit (only for `unit`).
+    pub unit_id: Option<i64>,
+    /// The category keys a judge scores.
+    pub categories: Option<&'a [String]>,
+    /// Who the token is for.
+    pub label: &'a str,
+}
+
+/// Creates a token for an admin (`who`); the categories must exist in one of the campaigns.
+pub async fn create(
+    db: &DatabaseConnection,
+    (who, campaigns): (&AdminIdentity, &Campaigns),
+    request: TokenRequest<'_>,
+) -> Result<(Role, PlainToken), AppError> {
+    who.require(&[Role::Admin])?;
+    let role: Role = request
+        .role
+        .parse()
+        .map_err(|e: crate::domain::role::UnknownRole| AppError::BadRequest(e.to_string()))?;
+    let known = |key: &String| {
+        campaigns
+            .all()
+            .iter()
+            .any(|c| c.def.category(key).is_some())
+    };
+    if let Some(unknown) = request
+        .categories
+        .iter()
+        .copied()
+        .flatten()
+        .find(|k| !known(k))
+    {
+        return Err(AppError::BadRequest(format!(
+            "unknown category `{unknown}`"
+        )));
+    }
+    let token = issue_scoped(db, role, request.unit_id, request.categories, request.label).await?;
+    Ok((role, token))
+}
 
 /// Creates a token; a judge's may be limited to some categories (already checked to exist).
 pub async fn issue_scoped(

@@ -238,6 +238,22 @@ async fn respond(
                 .unwrap_or(Ok(None))?;
             Ok(render(reply.as_ref(), &inbound))
         }
+        Plan::Act(action) if action.repeats_harmlessly() => {
+            // An event storm (one delivery report per recipient of a broadcast): acting is one
+            // idempotent write, so it needs no inbox row, seal or receipt. It is done before
+            // the answer; if it fails or is late, WeChat gets a 503 and sends it again.
+            let acted = tokio::time::timeout_at(
+                deadline,
+                chat::act(&deps.db, &ctx, &inbound.from_user_name, &action),
+            )
+            .await;
+            match acted {
+                Ok(acted) => acted.map(|_| String::new()),
+                Err(_) => Err(AppError::Unavailable(
+                    "a delivery report could not be recorded within the callback budget".to_owned(),
+                )),
+            }
+        }
         Plan::Act(action) => {
             let push = Push {
                 inbound,

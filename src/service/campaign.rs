@@ -7,16 +7,15 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::service::votes::VoteLimits;
 use crate::{
     campaign::{
-        Campaign, Category, PhaseKey,
+        Campaign, PhaseKey,
         catalog::{CampaignFile, Catalog},
     },
     domain::role::Role,
     error::AppError,
     repo::{self, campaigns::Seen, overrides},
-    service::admin_tokens::AdminIdentity,
+    service::{admin_tokens::AdminIdentity, votes::VoteLimits},
 };
 
 /// One campaign as this server runs it.
@@ -172,7 +171,8 @@ pub struct Campaigns {
     work_campaigns: moka::future::Cache<i64, i64>,
 }
 
-/// Works whose campaign is remembered (16 bytes each, about 3 MiB in all).
+/// Works whose campaign is remembered (two integers each: a few MiB with the cache's own
+/// bookkeeping).
 const WORK_CAMPAIGNS_CACHED: u64 = 200_000;
 
 impl Campaigns {
@@ -310,28 +310,6 @@ impl Campaigns {
     /// Every campaign, newest first.
     pub fn all(&self) -> &[Arc<CampaignEntry>] {
         &self.entries
-    }
-
-    /// The campaign and category a chat keyword submits to: the campaign taking submissions
-    /// now if one declares it, else the newest that declares it (whose answer says when).
-    pub async fn for_chat_keyword(
-        &self,
-        db: &DatabaseConnection,
-        keyword: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(&Arc<CampaignEntry>, &Category, PhaseKey)>, AppError> {
-        let mut fallback = None;
-        for entry in &self.entries {
-            let Some(category) = entry.def.category_by_chat_keyword(keyword) else {
-                continue;
-            };
-            let phase = entry.phase(db, now).await?;
-            if phase == PhaseKey::Open {
-                return Ok(Some((entry, category, phase)));
-            }
-            fallback.get_or_insert((entry, category, phase));
-        }
-        Ok(fallback)
     }
 }
 

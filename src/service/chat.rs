@@ -120,6 +120,14 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// Whether acting twice leaves the same state as acting once (a delivery report moves an
+    /// outbox row out of `sent` only), so the push needs no dedup receipt.
+    pub fn repeats_harmlessly(&self) -> bool {
+        matches!(self, Self::Delivered { .. })
+    }
+}
+
 fn consent(items: &[crate::wechat::inbound::SubscribeItem]) -> Plan {
     Plan::Act(Action::Consent(
         items

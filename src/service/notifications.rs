@@ -14,11 +14,12 @@ use crate::{
     domain::{
         audience::Audience,
         awards::Prize,
+        role::Role,
         template::{ValueType, check_data, check_template_message_data, fit},
     },
     error::AppError,
     repo::{self, notifications::NewNotification, outbox::NewMessage},
-    service::campaign::CampaignEntry,
+    service::{admin_tokens::AdminIdentity, campaign::CampaignEntry},
 };
 
 /// What an outbox row carries to WeChat.
@@ -130,10 +131,12 @@ pub struct NewBroadcast {
 /// Validates a broadcast (47003 is caught here) and schedules it.
 pub async fn schedule(
     db: &DatabaseConnection,
+    who: &AdminIdentity,
     campaign_id: i64,
     broadcast: NewBroadcast,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    who.require(&[Role::Admin])?;
     if !template_ok(&broadcast.template_id) {
         return Err(AppError::BadRequest("template 无效".to_owned()));
     }
@@ -254,7 +257,12 @@ pub struct Progress {
 }
 
 /// How far a broadcast has got.
-pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<Progress, AppError> {
+pub async fn progress(
+    db: &DatabaseConnection,
+    who: &AdminIdentity,
+    notification_id: i64,
+) -> Result<Progress, AppError> {
+    who.require(&[Role::Admin])?;
     let row = repo::notifications::notification(db, notification_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -271,7 +279,12 @@ pub async fn progress(db: &DatabaseConnection, notification_id: i64) -> Result<P
 }
 
 /// Cancels what of a broadcast has not been sent yet.
-pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Progress, AppError> {
+pub async fn cancel(
+    db: &DatabaseConnection,
+    who: &AdminIdentity,
+    notification_id: i64,
+) -> Result<Progress, AppError> {
+    who.require(&[Role::Admin])?;
     let txn = crate::db::begin_write(db).await?;
     let row = repo::notifications::notification(&txn, notification_id)
         .await?
@@ -288,7 +301,7 @@ pub async fn cancel(db: &DatabaseConnection, notification_id: i64) -> Result<Pro
     }
     txn.commit().await?;
     tracing::info!(notification.id = row.id, "broadcast cancelled");
-    progress(db, notification_id).await
+    progress(db, who, notification_id).await
 }
 
 /// Something that happened to an author's work.

@@ -1,6 +1,6 @@
 use std::{collections::HashSet, time::Duration};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::on_both_databases;
@@ -563,6 +563,10 @@ async fn template_broadcast(backend: Backend) {
         .collect();
     assert_eq!(keys.len(), 3, "each send carries its own client_msg_id");
     // WeChat reports the outcome of each by its msgid.
+    let receipts_before = entity::callback_receipt::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
     let rows = entity::outbox::Entity::find().all(&app.db).await.unwrap();
     let (first, second) = (rows[0].wechat_msgid.unwrap(), rows[1].wechat_msgid.unwrap());
     for (msgid, status, t) in [
@@ -574,10 +578,26 @@ async fn template_broadcast(backend: Backend) {
         );
         assert_eq!(send(&app, &xml, Mode::Plain).await.0, 200);
     }
+    // A repeat of a report (WeChat retries) changes nothing.
+    let repeat = format!(
+        "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oFan]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{first}</MsgID><Status><![CDATA[failed:system failed]]></Status></xml>",
+        now + 1
+    );
+    assert_eq!(send(&app, &repeat, Mode::Plain).await.0, 200);
     let counts = progress(&app, id).await["counts"].clone();
     assert_eq!(counts["delivered"], 1);
     assert_eq!(counts["undelivered"], 1);
     assert_eq!(counts["sent"], 1);
+    // Delivery reports come by the thousand after a broadcast: they cost no inbox row or receipt.
+    let inbox = entity::push_inbox::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    let receipts = entity::callback_receipt::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!((inbox, receipts), (0, receipts_before));
 }
 
 on_both_databases!(

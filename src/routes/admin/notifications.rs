@@ -8,7 +8,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
 use crate::{
-    domain::role::Role,
     error::AppError,
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
@@ -83,7 +82,6 @@ impl NotificationsApi {
         state: Data<&AppState>,
         body: StrictJson<BroadcastRequest>,
     ) -> poem::Result<Accepted> {
-        auth.0.require(&[Role::Admin])?;
         let body = body.0;
         let channel = match body.channel.as_deref() {
             None | Some("subscribe") => Channel::Subscribe,
@@ -104,7 +102,8 @@ impl NotificationsApi {
             send_at: body.send_at,
         };
         let campaign = state.campaign(body.campaign.as_deref())?;
-        let id = notifications::schedule(&state.db, campaign.id, broadcast, Utc::now()).await?;
+        let id =
+            notifications::schedule(&state.db, &auth.0, campaign.id, broadcast, Utc::now()).await?;
         Ok(Accepted::Scheduled(Json(Scheduled { id })))
     }
 
@@ -117,8 +116,11 @@ impl NotificationsApi {
         /// The broadcast's id.
         id: Path<i64>,
     ) -> poem::Result<Json<ProgressView>> {
-        auth.0.require(&[Role::Admin])?;
-        Ok(Json(notifications::progress(&state.db, id.0).await?.into()))
+        Ok(Json(
+            notifications::progress(&state.db, &auth.0, id.0)
+                .await?
+                .into(),
+        ))
     }
 
     /// Cancel what has not been sent.
@@ -130,7 +132,10 @@ impl NotificationsApi {
         /// The broadcast's id.
         id: Path<i64>,
     ) -> poem::Result<Json<ProgressView>> {
-        auth.0.require(&[Role::Admin])?;
-        Ok(Json(notifications::cancel(&state.db, id.0).await?.into()))
+        Ok(Json(
+            notifications::cancel(&state.db, &auth.0, id.0)
+                .await?
+                .into(),
+        ))
     }
 }

@@ -4,11 +4,9 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use crate::{
-    domain::role::Role,
-    error::AppError,
     routes::strict_json::StrictJson,
     routes::{Tag, auth::AdminAuth},
-    service::admin_tokens,
+    service::admin_tokens::{self, TokenRequest},
     state::AppState,
 };
 
@@ -54,28 +52,14 @@ impl TokensApi {
         state: Data<&AppState>,
         body: StrictJson<NewToken>,
     ) -> poem::Result<CreateResponse> {
-        auth.0.require(&[Role::Admin])?;
-        let role: Role = body
-            .role
-            .parse()
-            .map_err(|e: crate::domain::role::UnknownRole| AppError::BadRequest(e.to_string()))?;
-        if let Some(unknown) = body.categories.iter().flatten().find(|k| {
-            !state
-                .campaigns
-                .all()
-                .iter()
-                .any(|c| c.def.category(k).is_some())
-        }) {
-            return Err(AppError::BadRequest(format!("unknown category `{unknown}`")).into());
-        }
-        let token = admin_tokens::issue_scoped(
-            &state.db,
-            role,
-            body.unit_id,
-            body.categories.as_deref(),
-            &body.label,
-        )
-        .await?;
+        let request = TokenRequest {
+            role: &body.role,
+            unit_id: body.unit_id,
+            categories: body.categories.as_deref(),
+            label: &body.label,
+        };
+        let (role, token) =
+            admin_tokens::create(&state.db, (&auth.0, &state.campaigns), request).await?;
         Ok(CreateResponse::Created(Json(CreatedToken {
             token: token.reveal().to_owned(),
             role: role.as_str().to_owned(),
