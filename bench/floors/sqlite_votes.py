@@ -28,7 +28,7 @@ COUNT = (
 EVIDENCE = (
     "SELECT (SELECT count(*) FROM votes WHERE work_id = ? AND created_at >= ?) AS work_votes,"
     " (SELECT count(DISTINCT person_id) FROM votes"
-    " WHERE ip = ? AND campaign_day = ? AND person_id <> ?) AS other_accounts"
+    " WHERE ip = ? AND campaign_id = 1 AND campaign_day = ? AND person_id <> ?) AS other_accounts"
 )
 INSERT = (
     "INSERT INTO votes (campaign_id, work_id, person_id, category, campaign_day, ip, user_agent,"

@@ -20,7 +20,7 @@ UPDATE works SET vote_count = vote_count + 1 WHERE id = :w AND status = 'approve
 SELECT (SELECT count(*) FROM votes WHERE work_id = :w AND created_at >= now() - interval '1 minute')
     AS work_votes,
   (SELECT count(DISTINCT person_id) FROM votes WHERE ip = '10.9.' || CAST(:p AS text)
-    AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS other_accounts;
+    AND campaign_id = 1 AND campaign_day = CAST(:d AS text) AND person_id <> :p) AS other_accounts;
 -- votes::insert: one counted vote per (work, person, day).
 -- Campaign 1: a fresh database's first campaign, adopted by the bench server's only one.
 INSERT INTO votes (campaign_id, work_id, person_id, category, campaign_day, ip, user_agent,

@@ -54,7 +54,7 @@ impl Catalog {
                 path: path.display().to_string(),
                 source,
             })?;
-            let campaign = Arc::new(Campaign::load(&path)?);
+            let campaign = Arc::new(Campaign::parse_file(&path, &text)?);
             files.push(CampaignFile {
                 path,
                 text,

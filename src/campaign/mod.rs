@@ -265,8 +265,14 @@ impl Campaign {
             path: path.display().to_string(),
             source,
         })?;
+        Self::parse_file(path, &text)
+    }
+
+    /// Parses the text of the file at `path`: its stem is the key if the text names none,
+    /// and a problem names the file.
+    pub fn parse_file(path: &std::path::Path, text: &str) -> Result<Self, CampaignError> {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        Self::parse(&text, stem).map_err(|error| CampaignError::InFile {
+        Self::parse(text, stem).map_err(|error| CampaignError::InFile {
             path: path.display().to_string(),
             error: Box::new(error),
         })

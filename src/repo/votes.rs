@@ -139,6 +139,8 @@ pub async fn count_for_work(
 
 /// The fraud evidence to count for one vote; a `None` count is not wanted.
 pub struct EvidenceQuery<'a> {
+    /// The campaign voted in: its fraud signals count its own votes.
+    pub campaign_id: i64,
     /// The work voted for.
     pub work_id: i64,
     /// Count the work's votes (any status) since then.
@@ -182,6 +184,7 @@ pub async fn count_evidence(
             .expr(Expr::col(vote::Column::PersonId).count_distinct())
             .from(vote::Entity)
             .and_where(vote::Column::Ip.eq(ip))
+            .and_where(vote::Column::CampaignId.eq(query.campaign_id))
             .and_where(vote::Column::CampaignDay.eq(day))
             .and_where(vote::Column::PersonId.ne(query.person_id))
             .to_owned();

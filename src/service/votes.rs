@@ -136,6 +136,7 @@ pub async fn record(
     let counts = repo::votes::count_evidence(
         txn,
         EvidenceQuery {
+            campaign_id: entry.id,
             work_id: work.id,
             work_votes_since: wanted
                 .work_votes

@@ -278,10 +278,16 @@ async fn caps_and_awards_apart(backend: Backend) {
         ("shwm-2017.toml", SHIPPED),
         (
             "shwm-2018.toml",
-            &next_year(&[(
-                "votes_per_person_per_day = 10",
-                "votes_per_person_per_day = 2",
-            )]),
+            &next_year(&[
+                (
+                    "votes_per_person_per_day = 10",
+                    "votes_per_person_per_day = 2",
+                ),
+                (
+                    "flag_accounts_per_ip_per_day = 1000",
+                    "flag_accounts_per_ip_per_day = 1",
+                ),
+            ]),
         ),
     ]);
     let Some(app) = spawn_app_with(backend, &campaigns_of(&dir, None)).await else {
@@ -319,9 +325,15 @@ async fn caps_and_awards_apart(backend: Backend) {
     set_phase(&app, "shwm-2017", "showcase").await;
     set_phase(&app, "shwm-2018", "showcase").await;
 
+    // Another account votes from the same address, in the other campaign: 2018 allows one
+    // account per address a day, and counts only its own votes.
+    let (neighbour, _) = app.login("same-address").await;
+    let (status, body) = vote(&app, &neighbour, old[1]).await;
+    assert_eq!(status, 200, "{body}");
     let (voter, _) = app.login("voter").await;
     for (i, work) in new.iter().take(2).enumerate() {
         let (status, body) = vote(&app, &voter, *work).await;
+        assert_eq!(body["vote_count"], 1, "counted, not flagged: {body}");
         assert_eq!(
             (status, body["votes_left_today"].as_u64()),
             (200, Some(1 - i as u64)),
