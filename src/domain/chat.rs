@@ -35,15 +35,15 @@ pub enum TextCommand<'a> {
 /// (the caller's order of preference) that declares it.
 pub fn parse_text<'a>(
     text: &'a str,
-    campaigns: &[&'a Campaign],
+    campaigns: impl IntoIterator<Item = &'a Campaign>,
     replies: &'a Replies,
 ) -> TextCommand<'a> {
     let trimmed = text.trim();
     if trimmed == replies.my_works_keyword {
         return TextCommand::MyWorks;
     }
-    let found = campaigns.iter().find_map(|campaign| {
-        submission_keyword(trimmed, campaign).map(|(category, rest)| (*campaign, category, rest))
+    let found = campaigns.into_iter().find_map(|campaign| {
+        submission_keyword(trimmed, campaign).map(|(category, rest)| (campaign, category, rest))
     });
     if let Some((campaign, category, rest)) = found {
         return if category.rules.images.min > 0 {
@@ -112,7 +112,7 @@ mod tests {
             "网言网语\n文明上网从我做起",
             "网言网语　文明上网从我做起",
         ] {
-            match parse_text(message, &[&campaign], &replies) {
+            match parse_text(message, [&campaign], &replies) {
                 TextCommand::SubmitText { category, text, .. } => {
                     assert_eq!(category.key, "slogan");
                     assert_eq!(text, "文明上网从我做起", "{message:?}");
@@ -126,7 +126,7 @@ mod tests {
     fn the_bare_keyword_submits_an_empty_text() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text("网言网语", &[&campaign], &replies),
+            parse_text("网言网语", [&campaign], &replies),
             TextCommand::SubmitText { text: "", .. }
         ));
     }
@@ -135,7 +135,7 @@ mod tests {
     fn a_word_that_only_starts_with_the_keyword_is_not_a_command() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text("网言网语真好", &[&campaign], &replies),
+            parse_text("网言网语真好", [&campaign], &replies),
             TextCommand::Help
         ));
     }
@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn the_photo_story_keyword_finishes_the_draft() {
         let (campaign, replies) = fixtures();
-        match parse_text("画面故事 凌晨四点的地铁检修", &[&campaign], &replies) {
+        match parse_text("画面故事 凌晨四点的地铁检修", [&campaign], &replies) {
             TextCommand::FinishPhotos {
                 category, caption, ..
             } => {
@@ -158,15 +158,15 @@ mod tests {
     fn my_works_keywords_and_help() {
         let (campaign, replies) = fixtures();
         assert!(matches!(
-            parse_text(" 我的作品 ", &[&campaign], &replies),
+            parse_text(" 我的作品 ", [&campaign], &replies),
             TextCommand::MyWorks
         ));
         assert!(matches!(
-            parse_text("投票", &[&campaign], &replies),
+            parse_text("投票", [&campaign], &replies),
             TextCommand::Keyword(_)
         ));
         assert!(matches!(
-            parse_text("你好", &[&campaign], &replies),
+            parse_text("你好", [&campaign], &replies),
             TextCommand::Help
         ));
     }
@@ -193,7 +193,7 @@ mod tests {
             ([&next_year, &this_year], "shwm-2018"),
             ([&this_year, &next_year], "shwm-2017"),
         ] {
-            match parse_text("网言网语 文明上网", &order, &replies) {
+            match parse_text("网言网语 文明上网", order, &replies) {
                 TextCommand::SubmitText { campaign, .. } => assert_eq!(campaign.key, expected),
                 other => panic!("{other:?}"),
             }

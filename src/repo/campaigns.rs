@@ -31,6 +31,23 @@ pub struct Seen<'a> {
     pub category_names: &'a str,
 }
 
+impl Seen<'_> {
+    /// The columns a sighting sets, on a new row or an old one.
+    fn columns(&self, now: DateTime<Utc>) -> campaign::ActiveModel {
+        campaign::ActiveModel {
+            key: Set(self.key.to_owned()),
+            name: Set(self.name.to_owned()),
+            code_prefix: Set(self.code_prefix.to_owned()),
+            definition: Set(self.definition.to_owned()),
+            source_file: Set(self.source_file.to_owned()),
+            category_names: Set(self.category_names.to_owned()),
+            file_present: Set(true),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
+}
+
 /// Records a new campaign.
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -38,17 +55,9 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<campaign::Model, DbErr> {
     campaign::ActiveModel {
-        key: Set(seen.key.to_owned()),
-        name: Set(seen.name.to_owned()),
-        code_prefix: Set(seen.code_prefix.to_owned()),
-        definition: Set(seen.definition.to_owned()),
-        source_file: Set(seen.source_file.to_owned()),
-        category_names: Set(seen.category_names.to_owned()),
         works_numbered: Set(0),
-        file_present: Set(true),
         first_seen_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+        ..seen.columns(now)
     }
     .insert(db)
     .await
@@ -63,15 +72,7 @@ pub async fn update_seen(
 ) -> Result<campaign::Model, DbErr> {
     campaign::ActiveModel {
         id: Set(id),
-        key: Set(seen.key.to_owned()),
-        name: Set(seen.name.to_owned()),
-        code_prefix: Set(seen.code_prefix.to_owned()),
-        definition: Set(seen.definition.to_owned()),
-        source_file: Set(seen.source_file.to_owned()),
-        category_names: Set(seen.category_names.to_owned()),
-        file_present: Set(true),
-        updated_at: Set(now),
-        ..Default::default()
+        ..seen.columns(now)
     }
     .update(db)
     .await

@@ -184,8 +184,8 @@ impl Campaigns {
         catalog: &Catalog,
         now: DateTime<Utc>,
     ) -> Result<Self, SyncError> {
-        let txn = crate::db::begin_write(db).await.map_err(AppError::from)?;
-        let mut rows = repo::campaigns::all(&txn).await.map_err(AppError::from)?;
+        let txn = crate::db::begin_write(db).await?;
+        let mut rows = repo::campaigns::all(&txn).await?;
         let mut entries = Vec::new();
         for file in &catalog.files {
             let key = file.campaign.key.as_str();
@@ -245,7 +245,7 @@ impl Campaigns {
                 ),
             }
         }
-        txn.commit().await.map_err(AppError::from)?;
+        txn.commit().await?;
         entries.sort_by_key(|e| std::cmp::Reverse(e.def.phases.first().map(|p| p.starts)));
         let default = entries
             .iter()

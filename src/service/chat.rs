@@ -155,7 +155,7 @@ pub fn plan(ctx: &ChatContext<'_>, inbound: &Inbound) -> Plan {
     match &inbound.kind {
         InboundKind::Text { content, .. } => match parse_text(
             content,
-            &ctx.phases.iter().map(|(e, _)| &*e.def).collect::<Vec<_>>(),
+            ctx.phases.iter().map(|(entry, _)| &*entry.def),
             ctx.replies,
         ) {
             TextCommand::SubmitText {
